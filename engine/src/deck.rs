@@ -1,0 +1,1 @@
+//! The shuffled deck (helper fills this in).

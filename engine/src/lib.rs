@@ -1,0 +1,9 @@
+//! Showdown's poker engine: pure, deterministic rules that take commands and emit events.
+//!
+//! Invariant: nothing in this crate reads a clock, a random source, the network or the disk.
+//! Time and shuffle seeds arrive inside commands and are recorded in events, so the same
+//! commands give the same events on every machine.
+
+pub mod cards;
+pub mod deck;
+pub mod eval;
