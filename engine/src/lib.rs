@@ -5,5 +5,7 @@
 //! commands give the same events on every machine.
 
 pub mod cards;
+pub mod chips;
 pub mod deck;
 pub mod eval;
+pub mod phh;
