@@ -9,3 +9,7 @@ pub mod chips;
 pub mod deck;
 pub mod eval;
 pub mod phh;
+pub mod hand;
+pub mod pots;
+pub mod rules;
+pub mod replay;

@@ -1,0 +1,221 @@
+//! Main and side pots as a pure function of what each player put in.
+//!
+//! The algorithm is PokerKit's (`State.pots`): contributions are cut at each distinct level;
+//! a level's chips go to a pot contested by the players still in the hand who reached that
+//! level; consecutive pots contested by the same players merge. When antes are not trimmed
+//! (`ante_trimming_status = false`), every ante goes to the first pot whatever the player's
+//! stack. Unlike PokerKit, a pot that no player still in the hand contests is kept, with an
+//! empty set of contenders, so that the caller can return it rather than burn it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chips::Chips;
+use crate::rules::MAX_PLAYERS;
+
+/// A set of positions as a bit mask, bit `i` for position `i`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PosSet(pub u16);
+
+impl PosSet {
+    /// The empty set.
+    pub const EMPTY: PosSet = PosSet(0);
+
+    /// Whether the set holds position `i`.
+    #[must_use]
+    #[inline]
+    pub const fn contains(self, i: usize) -> bool {
+        self.0 >> i & 1 == 1
+    }
+
+    /// Adds position `i`.
+    #[inline]
+    pub fn insert(&mut self, i: usize) {
+        self.0 |= 1 << i;
+    }
+
+    /// Removes position `i`.
+    #[inline]
+    pub fn remove(&mut self, i: usize) {
+        self.0 &= !(1 << i);
+    }
+
+    /// The number of positions in the set.
+    #[must_use]
+    #[inline]
+    pub const fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    #[inline]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The positions in increasing order.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                None
+            } else {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(i)
+            }
+        })
+    }
+}
+
+/// One pot: its chips and the players who contest it.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct Pot {
+    /// Chips in the pot.
+    pub amount: Chips,
+    /// Players still in the hand who contest it; empty if every contender folded.
+    pub contenders: PosSet,
+    /// Players who put chips into it (contenders or not), for returning an uncontested pot.
+    pub contributors: PosSet,
+}
+
+/// The pots of a hand, main pot first; at most one per player.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+pub struct Pots {
+    pots: [Pot; MAX_PLAYERS],
+    len: usize,
+}
+
+impl Pots {
+    /// The pots, main pot first.
+    #[must_use]
+    pub fn as_slice(&self) -> &[Pot] {
+        &self.pots[..self.len]
+    }
+
+    /// The chips in every pot.
+    #[must_use]
+    pub fn total(&self) -> Chips {
+        self.as_slice().iter().map(|p| p.amount).sum()
+    }
+
+    fn push(&mut self, pot: Pot) {
+        self.pots[self.len] = pot;
+        self.len += 1;
+    }
+}
+
+/// Forms the pots.
+///
+/// `invested[i]` is everything position `i` put in this hand (antes included), `antes[i]`
+/// the ante part of it, `live` the players still in the hand.
+#[must_use]
+pub fn form_pots(invested: &[Chips], antes: &[Chips], live: PosSet, ante_trimming: bool) -> Pots {
+    let n = invested.len();
+    debug_assert!(n <= MAX_PLAYERS && antes.len() == n);
+    let mut contributions = [0u64; MAX_PLAYERS];
+    let mut carry = 0u64;
+    for i in 0..n {
+        contributions[i] = invested[i].0;
+        if !ante_trimming {
+            contributions[i] -= antes[i].0;
+            carry += antes[i].0;
+        }
+    }
+    // Distinct levels in increasing order: insertion sort of at most ten values.
+    let mut levels = [0u64; MAX_PLAYERS];
+    let mut count = 0;
+    for &c in &contributions[..n] {
+        if levels[..count].contains(&c) {
+            continue;
+        }
+        let mut j = count;
+        while j > 0 && levels[j - 1] > c {
+            levels[j] = levels[j - 1];
+            j -= 1;
+        }
+        levels[j] = c;
+        count += 1;
+    }
+    let mut pots = Pots::default();
+    let mut previous = 0u64;
+    let mut amount = carry;
+    let mut contributors = PosSet::EMPTY;
+    if carry > 0 {
+        for i in 0..n {
+            if antes[i].0 > 0 {
+                contributors.insert(i);
+            }
+        }
+    }
+    for &level in &levels[..count] {
+        let mut contenders = PosSet::EMPTY;
+        for (i, &c) in contributions[..n].iter().enumerate() {
+            if c >= level {
+                amount += level - previous;
+                if level > previous {
+                    contributors.insert(i);
+                }
+                if live.contains(i) {
+                    contenders.insert(i);
+                }
+            }
+        }
+        // Merge with the previous pot when the same players contest both.
+        if pots.len > 0 && pots.pots[pots.len - 1].contenders == contenders {
+            pots.len -= 1;
+            amount += pots.pots[pots.len].amount.0;
+            contributors.0 |= pots.pots[pots.len].contributors.0;
+        }
+        if amount > 0 {
+            pots.push(Pot { amount: Chips(amount), contenders, contributors });
+        }
+        amount = 0;
+        contributors = PosSet::EMPTY;
+        previous = level;
+    }
+    pots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chips(v: &[u64]) -> Vec<Chips> {
+        v.iter().map(|&c| Chips(c)).collect()
+    }
+
+    #[test]
+    fn pokerkit_doc_example_three_pots() {
+        // PokerKit's `pots` doctest: stacks 50, 100, 200, 1000, 200, 100; blinds 1/2; all call 200.
+        let invested = chips(&[50, 100, 200, 200, 200, 100]);
+        let pots = form_pots(&invested, &chips(&[0; 6]), PosSet(0b111111), false);
+        let amounts: Vec<u64> = pots.as_slice().iter().map(|p| p.amount.0).collect();
+        assert_eq!(amounts, vec![300, 250, 300]);
+        assert_eq!(pots.as_slice()[2].contenders, PosSet(0b011100));
+    }
+
+    #[test]
+    fn untrimmed_antes_go_to_the_main_pot() {
+        // A player all in for the ante alone still contests the whole ante pot.
+        let invested = chips(&[5, 105, 105]);
+        let antes = chips(&[5, 5, 5]);
+        let pots = form_pots(&invested, &antes, PosSet(0b111), false);
+        assert_eq!(pots.as_slice().len(), 2);
+        assert_eq!(pots.as_slice()[0].amount, Chips(15));
+        assert_eq!(pots.as_slice()[0].contenders, PosSet(0b111));
+        assert_eq!(pots.as_slice()[1].amount, Chips(200));
+        assert_eq!(pots.total(), Chips(215));
+    }
+
+    #[test]
+    fn a_pot_every_contender_folded_is_kept_with_its_contributors() {
+        let invested = chips(&[10, 50, 50]);
+        let pots = form_pots(&invested, &chips(&[0; 3]), PosSet(0b001), false);
+        assert_eq!(pots.total(), Chips(110));
+        let side = pots.as_slice()[1];
+        assert!(side.contenders.is_empty());
+        assert_eq!(side.contributors, PosSet(0b110));
+    }
+}

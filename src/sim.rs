@@ -1,0 +1,77 @@
+//! Random six-max no-limit hands played through `decide` and `apply` in memory: the
+//! workload of `showdown bench simulate` and of the simulation benchmark.
+//!
+//! Bots pick uniformly among fold (when it costs something), check or call, and a raise to
+//! a random amount in the legal range. Decks are shuffled from seeds drawn from the same
+//! seeded generator, so a seed fixes every hand.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+use crate::engine::chips::Chips;
+use crate::engine::deck::Deck;
+use crate::engine::hand::{Command, Event, HandState, apply, decide_into, legal_actions};
+use crate::engine::rules::{HandSetup, Variant};
+
+/// What a simulation did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Hands played to the end.
+    pub hands: u64,
+    /// Events emitted and applied.
+    pub events: u64,
+    /// Commands decided.
+    pub commands: u64,
+    /// Hands that reached a showdown.
+    pub showdowns: u64,
+}
+
+/// Plays `hands` random six-max hands (blinds 1/2, stacks of 200) from `seed`.
+///
+/// # Panics
+/// If the engine refuses a command its own `legal_actions` offered, or chips are not
+/// conserved at the end of a hand: both are bugs in the rules.
+#[must_use]
+pub fn simulate(hands: u64, seed: u64) -> SimStats {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut stats = SimStats::default();
+    let base = HandSetup::new(Variant::no_limit_holdem(), &[Chips(200); 6], Chips(2)).with_blinds(&[Chips(1), Chips(2)]);
+    let mut events: Vec<Event> = Vec::with_capacity(64);
+    for _ in 0..hands {
+        let mut deck_seed = [0u8; 32];
+        rng.fill_bytes(&mut deck_seed);
+        // One allocation per hand (the boxed setup); none per action.
+        let setup = HandSetup { deck: Some(Deck::shuffled(deck_seed)), ..base.clone() };
+        let mut state = HandState::new();
+        let mut command = Command::Start(Box::new(setup));
+        loop {
+            events.clear();
+            if let Err(rejection) = decide_into(&state, &command, &mut events) {
+                panic!("the engine refused its own legal command {command:?}: {rejection}");
+            }
+            for event in &events {
+                apply(&mut state, event);
+            }
+            stats.commands += 1;
+            stats.events += events.len() as u64;
+            let Some(legal) = legal_actions(&state) else { break };
+            let pos = legal.actor;
+            let roll = rng.next_u32() % 100;
+            command = match legal.raise {
+                Ok(range) if roll < 25 => {
+                    let span = range.max.0 - range.min.0;
+                    let to = if span == 0 || roll < 15 { range.min.0 } else { range.min.0 + rng.next_u64() % (span + 1) };
+                    Command::BetOrRaiseTo { pos, to: Chips(to) }
+                }
+                _ if roll < 55 && !legal.call.is_zero() => Command::Fold { pos },
+                _ => Command::CheckOrCall { pos },
+            };
+        }
+        assert!(state.chips_conserved(), "chips not conserved after hand {}", stats.hands);
+        if events.iter().any(|e| matches!(e, Event::ShowdownStarted { .. })) {
+            stats.showdowns += 1;
+        }
+        stats.hands += 1;
+    }
+    stats
+}
