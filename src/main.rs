@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use showdown::engine::eval::{self, Category};
 use showdown::replay_report::replay_text;
-use showdown::sim::simulate;
+use showdown::sim::{Path, simulate_with};
 
 #[derive(Parser)]
 #[command(name = "showdown", version, about = "Poker tables as event-sourced aggregates")]
@@ -58,6 +58,9 @@ enum BenchCmd {
         /// Seed of the bots and the decks.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Use `execute` (decide and apply fused, no scratch copy) instead of `decide` then `apply`.
+        #[arg(long)]
+        execute: bool,
     },
 }
 
@@ -92,22 +95,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Bench { command: BenchCmd::Simulate { hands, seed } } => {
+        Cmd::Bench { command: BenchCmd::Simulate { hands, seed, execute } } => {
             if hands == 0 {
                 bail!("--hands must be at least 1");
             }
+            // The evaluator's tables are built once per process; time them apart.
             let start = Instant::now();
-            let stats = simulate(hands, seed);
+            eval::init_tables();
+            let tables = start.elapsed();
+            let start = Instant::now();
+            let path = if execute { Path::Execute } else { Path::DecideApply };
+            let stats = simulate_with(hands, seed, path);
             let secs = start.elapsed().as_secs_f64();
             println!(
-                "{} hands, {} commands, {} events in {:.3} s: {:.0} hands/s, {:.0} events/s ({} showdowns; seed {seed})",
+                "{} hands, {} commands, {} events in {:.3} s: {:.0} hands/s, {:.0} events/s ({} showdowns; seed {seed}; path {path:?}; evaluator tables built in {:.1} ms before timing)",
                 stats.hands,
                 stats.commands,
                 stats.events,
                 secs,
                 stats.hands as f64 / secs,
                 stats.events as f64 / secs,
-                stats.showdowns
+                stats.showdowns,
+                tables.as_secs_f64() * 1e3
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -10,7 +10,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use crate::engine::chips::Chips;
 use crate::engine::deck::Deck;
-use crate::engine::hand::{Command, Event, HandState, apply, decide_into, legal_actions};
+use crate::engine::hand::{Command, Event, HandState, apply, decide_into, execute, legal_actions};
 use crate::engine::rules::{HandSetup, Variant};
 
 /// What a simulation did.
@@ -33,9 +33,28 @@ pub struct SimStats {
 /// conserved at the end of a hand: both are bugs in the rules.
 #[must_use]
 pub fn simulate(hands: u64, seed: u64) -> SimStats {
+    simulate_with(hands, seed, Path::DecideApply)
+}
+
+/// How commands reach the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// `decide` on the state, then `apply` of each event: the event-sourcing round trip.
+    DecideApply,
+    /// `execute`: the same checks and the same `apply`, without `decide`'s scratch copy.
+    Execute,
+}
+
+/// [`simulate`] through the chosen path; both give the same hands for the same seed.
+///
+/// # Panics
+/// As [`simulate`].
+#[must_use]
+pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut stats = SimStats::default();
-    let base = HandSetup::new(Variant::no_limit_holdem(), &[Chips(200); 6], Chips(2)).with_blinds(&[Chips(1), Chips(2)]);
+    let base =
+        HandSetup::new(Variant::no_limit_holdem(), &[Chips(200); 6], Chips(2)).with_blinds(&[Chips(1), Chips(2)]);
     let mut events: Vec<Event> = Vec::with_capacity(64);
     for _ in 0..hands {
         let mut deck_seed = [0u8; 32];
@@ -46,11 +65,16 @@ pub fn simulate(hands: u64, seed: u64) -> SimStats {
         let mut command = Command::Start(Box::new(setup));
         loop {
             events.clear();
-            if let Err(rejection) = decide_into(&state, &command, &mut events) {
+            let decided = match path {
+                Path::DecideApply => decide_into(&state, &command, &mut events).map(|()| {
+                    for event in &events {
+                        apply(&mut state, event);
+                    }
+                }),
+                Path::Execute => execute(&mut state, &command, &mut events),
+            };
+            if let Err(rejection) = decided {
                 panic!("the engine refused its own legal command {command:?}: {rejection}");
-            }
-            for event in &events {
-                apply(&mut state, event);
             }
             stats.commands += 1;
             stats.events += events.len() as u64;
@@ -60,7 +84,8 @@ pub fn simulate(hands: u64, seed: u64) -> SimStats {
             command = match legal.raise {
                 Ok(range) if roll < 25 => {
                     let span = range.max.0 - range.min.0;
-                    let to = if span == 0 || roll < 15 { range.min.0 } else { range.min.0 + rng.next_u64() % (span + 1) };
+                    let to =
+                        if span == 0 || roll < 15 { range.min.0 } else { range.min.0 + rng.next_u64() % (span + 1) };
                     Command::BetOrRaiseTo { pos, to: Chips(to) }
                 }
                 _ if roll < 55 && !legal.call.is_zero() => Command::Fold { pos },

@@ -100,7 +100,9 @@ pub enum CardError {
     #[error("malformed card {0:?}: expected a rank (2-9, T, J, Q, K, A) then a suit (c, d, h, s), as in \"As\"")]
     Malformed(String),
     /// A list of cards has an odd number of characters or stray characters.
-    #[error("malformed card list {0:?}: expected pairs of rank and suit, as in \"AsKd\", or \"??\" for an unknown card")]
+    #[error(
+        "malformed card list {0:?}: expected pairs of rank and suit, as in \"AsKd\", or \"??\" for an unknown card"
+    )]
     MalformedList(String),
     /// The same card appears twice where cards come from one deck.
     #[error("duplicate card {0}: every card comes from one 52-card deck")]

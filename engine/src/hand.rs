@@ -23,8 +23,8 @@ use crate::deck::Deck;
 use crate::eval::{self, HandRank};
 use crate::pots::{PosSet, Pot, form_pots};
 use crate::rules::{
-    BettingStructure, Forced, FreeFoldPolicy, HandSetup, HoleCardRule, MAX_PLAYERS, OddChipPolicy, Pos,
-    ShowdownPolicy, Variant,
+    BettingStructure, Forced, FreeFoldPolicy, HandSetup, HoleCardRule, MAX_PLAYERS, OddChipPolicy, Pos, ShowdownPolicy,
+    Variant,
 };
 
 /// The four betting rounds of a flop game.
@@ -582,6 +582,8 @@ pub struct HandState {
     stacks: [Chips; MAX_PLAYERS],
     /// This street's bets, still in front of the players.
     bets: [Chips; MAX_PLAYERS],
+    /// The largest of `bets`.
+    max_bet: Chips,
     /// Everything each player put in this hand (antes and bets, uncalled bets returned).
     invested: [Chips; MAX_PLAYERS],
     antes: [Chips; MAX_PLAYERS],
@@ -596,6 +598,8 @@ pub struct HandState {
     board: Cards,
     used: CardSet,
     hole_owed: [u8; MAX_PLAYERS],
+    /// Hole cards owed to all players together.
+    hole_owed_total: u8,
     board_owed: u8,
     /// Players still to act this round (PokerKit's actor queue, as a set walked in seat order).
     to_act: PosSet,
@@ -740,14 +744,9 @@ impl HandState {
         stacks.checked_add(self.middle) == Some(self.total)
     }
 
+    #[inline]
     fn max_bet(&self) -> Chips {
-        let mut m = Chips::ZERO;
-        for &b in &self.bets[..self.players as usize] {
-            if b > m {
-                m = b;
-            }
-        }
-        m
+        self.max_bet
     }
 
     fn is_last_street(&self) -> bool {
@@ -758,8 +757,8 @@ impl HandState {
         self.variant.map_or(HoleCardRule::Holdem, |v| v.hole_cards)
     }
 
-    /// PokerKit's effective stack: what the player can still lose to the others.
-    fn effective_stack(&self, i: usize) -> Chips {
+    /// The second largest bet plus stack among players still in the hand.
+    fn second_largest_commitment(&self) -> Chips {
         let (mut first, mut second) = (Chips::ZERO, Chips::ZERO);
         for j in self.live.iter() {
             let total = self.bets[j] + self.stacks[j];
@@ -770,7 +769,7 @@ impl HandState {
                 second = total;
             }
         }
-        self.stacks[i].min(second.saturating_sub(self.bets[i]))
+        second
     }
 
     /// The checks PokerKit makes before any completion, bet or raise, in its order.
@@ -809,11 +808,7 @@ impl HandState {
     fn street_min_bet(&self) -> Chips {
         match self.variant.map(|v| v.betting) {
             Some(BettingStructure::FixedLimit { small_bet, big_bet }) => {
-                if self.street.is_some_and(|s| s >= Street::Turn) {
-                    big_bet
-                } else {
-                    small_bet
-                }
+                if self.street.is_some_and(|s| s >= Street::Turn) { big_bet } else { small_bet }
             }
             _ => self.min_bet,
         }
@@ -843,15 +838,21 @@ impl HandState {
     }
 }
 
+/// The position after `i` around a table of `n`.
+#[inline]
+const fn following(i: usize, n: usize) -> usize {
+    if i + 1 == n { 0 } else { i + 1 }
+}
+
 /// The first position in `set` at or after `start`, walking the table in order.
-fn next_in(set: PosSet, start: usize, n: usize) -> Option<usize> {
+fn next_in(set: PosSet, start: usize, _n: usize) -> Option<usize> {
     if set.is_empty() {
         return None;
     }
-    let rotated = (set.0 as u32 >> start) | ((set.0 as u32) << (n - start));
-    let mask = (1u32 << n) - 1;
-    let k = (rotated & mask).trailing_zeros() as usize;
-    Some((start + k) % n)
+    // Positions at or after `start` first, then the ones before it: no division.
+    let at_or_after = set.0 as u32 >> start << start;
+    let bits = if at_or_after != 0 { at_or_after } else { set.0 as u32 };
+    Some(bits.trailing_zeros() as usize)
 }
 
 /// What the player to act may do, or `None` when nobody is to act.
@@ -886,6 +887,12 @@ pub fn decide(state: &HandState, command: &Command) -> Result<Vec<Event>, Reject
 pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
     let first = check(state, command)?;
     let mark = out.len();
+    if !needs_advance(state, &first) {
+        // Most betting actions leave the round open: nothing follows from them, so the
+        // state need not be copied to work out the consequences.
+        out.push(first);
+        return Ok(());
+    }
     let mut next = state.clone();
     let mut emit = Emitter { state: &mut next, out };
     emit.emit(first);
@@ -895,6 +902,44 @@ pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -
     emit.advance();
     debug_assert!(out.len() > mark);
     Ok(())
+}
+
+/// [`decide`] and [`apply`] in one step: validates the command exactly as `decide` does,
+/// then applies each event to `state` as it is emitted, appending it to `out`. The events
+/// and the final state are the ones `decide` followed by `apply` of each event gives (a
+/// property test checks it); the scratch copy `decide` works on is not needed. On a
+/// rejection neither `state` nor `out` changes.
+///
+/// # Errors
+/// As [`decide`].
+pub fn execute(state: &mut HandState, command: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
+    let first = check(state, command)?;
+    let mut emit = Emitter { state, out };
+    emit.emit(first);
+    if let Command::Start(setup) = command {
+        emit.post_forced_bets(setup);
+    }
+    emit.advance();
+    Ok(())
+}
+
+/// Whether anything automatic can follow the event: false only for a betting action
+/// after which somebody is still to act, in a hand that still has two players.
+fn needs_advance(s: &HandState, event: &Event) -> bool {
+    let rest = |i: usize| {
+        let mut to_act = s.to_act;
+        to_act.remove(i);
+        to_act
+    };
+    match event {
+        Event::Checked { pos } | Event::Called { pos, .. } => rest(pos.idx()).is_empty(),
+        Event::Folded { pos } => rest(pos.idx()).is_empty() || s.live.len() <= 2,
+        Event::BetOrRaised { pos, .. } => {
+            let i = pos.idx();
+            !s.live.iter().any(|j| j != i && !s.stacks[j].is_zero())
+        }
+        _ => true,
+    }
 }
 
 /// Validates a command and returns the event it causes directly.
@@ -926,7 +971,7 @@ fn check(s: &HandState, command: &Command) -> Result<Event, Rejection> {
     match command {
         Command::Start(_) => unreachable!("handled above"),
         Command::DealHole { pos, cards } => {
-            if s.phase != Phase::Dealing || s.hole_owed.iter().all(|&o| o == 0) {
+            if s.phase != Phase::Dealing || s.hole_owed_total == 0 {
                 return Err(Rejection::NotDealing { phase: s.phase });
             }
             let owed = s.hole_owed[pos.idx()];
@@ -1114,17 +1159,11 @@ impl Emitter<'_> {
                     self.close_street();
                 }
                 Phase::Showdown => {
-                    if let Some(pos) = s.showdown_next() {
+                    if s.showdown_next().is_some() {
                         if s.showdown_policy == ShowdownPolicy::Manual {
                             return;
                         }
-                        let i = pos.idx();
-                        let event = if s.all_in || can_win_now(s, i) {
-                            Event::CardsShown { pos, cards: s.hole[i], voluntary: false }
-                        } else {
-                            Event::CardsMucked { pos }
-                        };
-                        self.emit(event);
+                        self.show_down_automatically();
                         continue;
                     }
                     let street = s.street.unwrap_or(Street::River);
@@ -1245,14 +1284,30 @@ impl Emitter<'_> {
         }
     }
 
+    /// Shows a hand that can still win (every hand when all are all in) and mucks the
+    /// others, in showdown order: PokerKit's default `show_or_muck_hole_cards()`.
+    fn show_down_automatically(&mut self) {
+        let mut view = ShowdownView::new(self.state);
+        while let Some(pos) = self.state.showdown_next() {
+            let i = pos.idx();
+            let s = &*self.state;
+            if s.all_in || view.can_win_now(i) {
+                self.emit(Event::CardsShown { pos, cards: s.hole[i], voluntary: false });
+                view.up[i] = view.up_after_show(self.state, i);
+            } else {
+                self.emit(Event::CardsMucked { pos });
+                view.live.remove(i);
+            }
+        }
+    }
+
     /// Kills hands that cannot win, forms the pots, pushes them and ends the hand.
     fn finish(&mut self) {
-        let s = &*self.state;
-        let n = s.players as usize;
-        if s.live.len() > 1 {
-            let mut doomed = PosSet::EMPTY;
-            for i in s.live.iter() {
-                if !can_win_now(s, i) {
+        let view = ShowdownView::new(self.state);
+        let mut doomed = PosSet::EMPTY;
+        if self.state.live.len() > 1 {
+            for i in self.state.live.iter() {
+                if !view.can_win_now(i) {
                     doomed.insert(i);
                 }
             }
@@ -1261,8 +1316,14 @@ impl Emitter<'_> {
             }
         }
         let s = &*self.state;
-        let pots = form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming);
-        let ranks: [Option<HandRank>; MAX_PLAYERS] = std::array::from_fn(|i| up_hand(s, i));
+        let n = s.players as usize;
+        // Killing changes who contests each pot, so the pots are formed again only then.
+        let pots = if doomed.is_empty() {
+            view.pots
+        } else {
+            form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming)
+        };
+        let ranks = view.up;
         let shown: [bool; MAX_PLAYERS] = std::array::from_fn(|i| s.face_up[i] != 0);
         let single = s.live.len() == 1;
         let odd_chips = s.odd_chips;
@@ -1371,21 +1432,72 @@ fn evaluate(s: &HandState, hole: impl Iterator<Item = Card>, _i: usize) -> Optio
     }
 }
 
-/// PokerKit's `can_win_now`: some pot the player contests has no shown hand better than theirs.
-fn can_win_now(s: &HandState, i: usize) -> bool {
-    let Some(hand) = full_hand(s, i) else { return false };
-    let n = s.players as usize;
-    let pots = form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming);
-    for pot in pots.as_slice() {
-        if !pot.contenders.contains(i) {
-            continue;
+/// Whether every known hole card of the player is face up (then the face-up hand is the
+/// full hand).
+fn all_known_face_up(s: &HandState, i: usize) -> bool {
+    let known = s.hole[i].as_slice().iter().enumerate().fold(0u8, |m, (k, c)| m | (u8::from(c.is_some()) << k));
+    s.face_up[i] & known == known
+}
+
+/// What a showdown compares, computed once: the pots by contribution level and every
+/// player's face-up hand. Mucks and shows update it as the showdown goes on.
+struct ShowdownView {
+    pots: crate::pots::Pots,
+    live: PosSet,
+    /// Hands from every known hole card (PokerKit's `get_hand`).
+    full: [Option<HandRank>; MAX_PLAYERS],
+    /// Hands from face-up hole cards only (PokerKit's `get_up_hand`).
+    up: [Option<HandRank>; MAX_PLAYERS],
+}
+
+impl ShowdownView {
+    fn new(s: &HandState) -> ShowdownView {
+        let n = s.players as usize;
+        let mut full = [None; MAX_PLAYERS];
+        let mut up = [None; MAX_PLAYERS];
+        // The board alone, for hold'em players with nothing face up: evaluated once.
+        let mut board_only: Option<Option<HandRank>> = None;
+        for i in s.live.iter() {
+            full[i] = full_hand(s, i);
+            up[i] = if all_known_face_up(s, i) {
+                full[i]
+            } else if s.face_up[i] == 0 {
+                *board_only.get_or_insert_with(|| evaluate(s, std::iter::empty(), i))
+            } else {
+                up_hand(s, i)
+            };
         }
-        let best = pot.contenders.iter().filter_map(|j| up_hand(s, j)).max();
-        if best.is_none_or(|b| b <= hand) {
-            return true;
+        ShowdownView {
+            pots: form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming),
+            live: s.live,
+            full,
+            up,
         }
     }
-    false
+
+    /// The face-up hand of a player who just showed.
+    fn up_after_show(&self, s: &HandState, i: usize) -> Option<HandRank> {
+        if all_known_face_up(s, i) { self.full[i] } else { up_hand(s, i) }
+    }
+
+    /// PokerKit's `can_win_now`: some pot the player contests has no face-up hand better
+    /// than the player's own (face-down known cards count for the player's own hand).
+    /// Pots formed with more players still in split the same levels, so intersecting their
+    /// contenders with who is in now answers as freshly formed pots would.
+    fn can_win_now(&self, i: usize) -> bool {
+        let Some(hand) = self.full[i] else { return false };
+        for pot in self.pots.as_slice() {
+            let contenders = PosSet(pot.contenders.0 & self.live.0);
+            if !contenders.contains(i) {
+                continue;
+            }
+            let best = contenders.iter().filter_map(|j| self.up[j]).max();
+            if best.is_none_or(|b| b <= hand) {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// Applies one event. Total for every event [`decide`] emits; never fails.
@@ -1412,12 +1524,14 @@ pub fn apply(s: &mut HandState, event: &Event) {
             s.stacks[i] += *amount;
             s.invested[i] -= *amount;
             s.middle -= *amount;
+            s.max_bet = s.bets[..s.players as usize].iter().copied().max().unwrap_or(Chips::ZERO);
             if s.street.is_none() {
                 s.antes[i] -= *amount;
             }
         }
         Event::StreetClosed { all_in, .. } => {
             s.bets = [Chips::ZERO; MAX_PLAYERS];
+            s.max_bet = Chips::ZERO;
             s.all_in = *all_in;
             s.to_act = PosSet::EMPTY;
         }
@@ -1429,6 +1543,7 @@ pub fn apply(s: &mut HandState, event: &Event) {
                 for i in s.live.iter() {
                     s.hole_owed[i] = per;
                 }
+                s.hole_owed_total = per * s.live.len() as u8;
             } else {
                 s.board_owed = street.board_cards();
             }
@@ -1442,6 +1557,7 @@ pub fn apply(s: &mut HandState, event: &Event) {
                 }
             }
             s.hole_owed[i] -= cards.len() as u8;
+            s.hole_owed_total -= cards.len() as u8;
             s.next_card += cards.len() as u8;
             dealt(s);
         }
@@ -1542,13 +1658,14 @@ fn start(s: &mut HandState, setup: &HandSetup) {
 fn put_in(s: &mut HandState, i: usize, amount: Chips) {
     s.stacks[i] -= amount;
     s.bets[i] += amount;
+    s.max_bet = s.max_bet.max(s.bets[i]);
     s.invested[i] += amount;
     s.middle += amount;
 }
 
 /// After a deal: when nothing more is owed, the betting round begins.
 fn dealt(s: &mut HandState) {
-    if s.board_owed == 0 && s.hole_owed.iter().all(|&o| o == 0) {
+    if s.board_owed == 0 && s.hole_owed_total == 0 {
         begin_betting(s);
     }
 }
@@ -1558,21 +1675,26 @@ fn begin_betting(s: &mut HandState) {
     s.phase = Phase::Betting;
     // The opener sits after the largest blind or straddle (posts do not count); on later
     // streets every bet is zero and the opener is position 0.
-    let mut best = (0i128, 0usize);
-    for i in 0..n {
-        let sign: i128 = if s.blinds.contains(i) {
-            1
-        } else if s.posts.contains(i) {
-            -1
-        } else {
-            0
-        };
-        let key = (sign * i128::from(s.bets[i].0), i);
-        if key >= best {
-            best = key;
+    let opener = if s.max_bet.is_zero() {
+        0
+    } else {
+        // Largest blind bet, ties to the later position; posts count as negative, others as 0.
+        let mut best = (i128::MIN, 0);
+        for i in 0..n {
+            let sign: i128 = if s.blinds.contains(i) {
+                1
+            } else if s.posts.contains(i) {
+                -1
+            } else {
+                0
+            };
+            let key = (sign * i128::from(s.bets[i].0), i);
+            if key >= best {
+                best = key;
+            }
         }
-    }
-    let opener = (best.1 + 1) % n;
+        following(best.1, n)
+    };
     s.opener = Some(opener as u8);
     s.raise_size = Chips::ZERO;
     s.raises = 0;
@@ -1580,8 +1702,11 @@ fn begin_betting(s: &mut HandState) {
     s.short_all_in_sum = Chips::ZERO;
     let mut to_act = PosSet::EMPTY;
     if s.live.len() > 1 {
+        let second = s.second_largest_commitment();
         for i in s.live.iter() {
-            if !s.stacks[i].is_zero() && !s.effective_stack(i).is_zero() {
+            // PokerKit's effective stack: what the player can still lose to the others.
+            let effective = s.stacks[i].min(second.saturating_sub(s.bets[i]));
+            if !s.stacks[i].is_zero() && !effective.is_zero() {
                 to_act.insert(i);
             }
         }
@@ -1600,7 +1725,7 @@ fn acted(s: &mut HandState, i: usize) {
     s.acted.insert(i);
     s.to_act.remove(i);
     let n = s.players as usize;
-    s.actor = next_in(s.to_act, (i + 1) % n, n).unwrap_or(0) as u8;
+    s.actor = next_in(s.to_act, following(i, n), n).unwrap_or(0) as u8;
 }
 
 fn raised(s: &mut HandState, i: usize, to: Chips, added: Chips) {
@@ -1629,7 +1754,7 @@ fn raised(s: &mut HandState, i: usize, to: Chips, added: Chips) {
     if s.short_all_in_sum >= s.raise_size {
         s.short_all_in_sum = Chips::ZERO;
     }
-    s.actor = next_in(to_act, (i + 1) % n, n).unwrap_or(0) as u8;
+    s.actor = next_in(to_act, following(i, n), n).unwrap_or(0) as u8;
 }
 
 fn show(s: &mut HandState, i: usize, shown: &Cards) {

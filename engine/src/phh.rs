@@ -72,11 +72,7 @@ impl Scale {
     /// The scale with this many decimal places, if it is at most [`Scale::MAX_DECIMALS`].
     #[must_use]
     pub const fn new(decimals: u8) -> Option<Scale> {
-        if decimals <= Scale::MAX_DECIMALS {
-            Some(Scale { decimals })
-        } else {
-            None
-        }
+        if decimals <= Scale::MAX_DECIMALS { Some(Scale { decimals }) } else { None }
     }
 
     /// The number of decimal places amounts are written with.
@@ -410,10 +406,7 @@ pub fn parse_phh(text: &str) -> Result<HandHistory, PhhError> {
 /// The outer error is [`PhhError::NotToml`] when the text is not TOML and
 /// [`PhhError::NotHandTables`] when a top-level entry is not a table.
 pub fn parse_phhs(text: &str) -> Result<Vec<Result<HandHistory, PhhError>>, PhhError> {
-    Ok(parse_phhs_keyed(text)?
-        .into_iter()
-        .map(|entry| entry.hand)
-        .collect())
+    Ok(parse_phhs_keyed(text)?.into_iter().map(|entry| entry.hand).collect())
 }
 
 /// Like [`parse_phhs`], keeping each hand's table key.
@@ -442,13 +435,7 @@ pub fn parse_phhs_keyed(text: &str) -> Result<Vec<PhhsEntry>, PhhError> {
         hands.push((order, key_text.to_owned(), table));
     }
     hands.sort_by_key(|(order, _, _)| *order);
-    Ok(hands
-        .into_iter()
-        .map(|(_, key, table)| PhhsEntry {
-            key,
-            hand: parse_hand(table),
-        })
-        .collect())
+    Ok(hands.into_iter().map(|(_, key, table)| PhhsEntry { key, hand: parse_hand(table) }).collect())
 }
 
 /// Reads a file's text as `.phhs` (many hands) or `.phh` (one hand) by its name's
@@ -458,10 +445,7 @@ pub fn parse_phhs_keyed(text: &str) -> Result<Vec<PhhsEntry>, PhhError> {
 /// # Errors
 /// The outer error concerns the whole file ([`PhhError::NotToml`],
 /// [`PhhError::NotHandTables`]); problems with a hand are inner errors.
-pub fn parse_file_text(
-    name: &str,
-    text: &str,
-) -> Result<Vec<Result<HandHistory, PhhError>>, PhhError> {
+pub fn parse_file_text(name: &str, text: &str) -> Result<Vec<Result<HandHistory, PhhError>>, PhhError> {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".phhs") {
         return parse_phhs(text);
@@ -533,30 +517,13 @@ fn parse_toml(text: &str) -> Result<toml::Spanned<DeTable<'_>>, PhhError> {
     DeTable::parse(text).map_err(|error| {
         let offset = error.span().map_or(0, |span| span.start).min(text.len());
         // Spans are byte offsets; step back to a character boundary before slicing.
-        let offset = (0..=offset)
-            .rev()
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0);
+        let offset = (0..=offset).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
         let before = &text[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map_or(0, |tail| tail.chars().count())
-            + 1;
+        let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
         // The parser's message may span lines ("Unexpected …", "Expected …"); keep one line.
-        let message = error
-            .message()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        PhhError::NotToml {
-            line,
-            column,
-            message,
-        }
+        let message = error.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+        PhhError::NotToml { line, column, message }
     })
 }
 
@@ -564,11 +531,7 @@ fn parse_toml(text: &str) -> Result<toml::Spanned<DeTable<'_>>, PhhError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Number {
     /// `(-1)^negative * mantissa / 10^decimals`, with `decimals` as written (`0.50` has 2).
-    Finite {
-        negative: bool,
-        mantissa: u128,
-        decimals: u8,
-    },
+    Finite { negative: bool, mantissa: u128, decimals: u8 },
     /// `inf`, `+inf` or `-inf`.
     Infinite { negative: bool },
     /// `nan`.
@@ -584,14 +547,7 @@ struct Written {
 
 impl Written {
     fn zero() -> Written {
-        Written {
-            text: "0".to_owned(),
-            number: Number::Finite {
-                negative: false,
-                mantissa: 0,
-                decimals: 0,
-            },
-        }
+        Written { text: "0".to_owned(), number: Number::Finite { negative: false, mantissa: 0, decimals: 0 } }
     }
 
     fn is_zero(&self) -> bool {
@@ -610,10 +566,8 @@ impl Written {
 /// optional exponent (`1e30`, `2.5E-1`), or `inf` / `nan`. TOML floats and PokerKit's
 /// amount syntax (Python's `Decimal`) both fit this grammar.
 fn parse_number(text: &str) -> Result<Number, String> {
-    let not_a_number = || {
-        "is not a number: expected digits with an optional decimal point, such as 200 or 200.30"
-            .to_owned()
-    };
+    let not_a_number =
+        || "is not a number: expected digits with an optional decimal point, such as 200 or 200.30".to_owned();
     let (negative, body) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -640,18 +594,13 @@ fn parse_number(text: &str) -> Result<Number, String> {
     // Zeros at the end of a long fraction change nothing but the places counted; drop them
     // down to the limit so `1.0000000000` is not refused for its written precision.
     let max = usize::from(Scale::MAX_DECIMALS);
-    let fraction = if fraction.len() > max {
-        &fraction[..fraction.trim_end_matches('0').len().max(max)]
-    } else {
-        fraction
-    };
+    let fraction =
+        if fraction.len() > max { &fraction[..fraction.trim_end_matches('0').len().max(max)] } else { fraction };
     let too_large = || "is too large to count in 64-bit units".to_owned();
     let mut mantissa: u128 = 0;
     for digit in whole.bytes().chain(fraction.bytes()) {
-        mantissa = mantissa
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(u128::from(digit - b'0')))
-            .ok_or_else(too_large)?;
+        mantissa =
+            mantissa.checked_mul(10).and_then(|m| m.checked_add(u128::from(digit - b'0'))).ok_or_else(too_large)?;
     }
     // Decimal places as written, adjusted by the exponent; i64 so no step can overflow.
     let mut places = i64::try_from(fraction.len()).map_err(|_| not_a_number())?;
@@ -661,19 +610,12 @@ fn parse_number(text: &str) -> Result<Number, String> {
             return Err(not_a_number());
         }
         let value: i64 = digits.parse().map_err(|_| not_a_number())?;
-        places -= if exponent.starts_with('-') {
-            -value
-        } else {
-            value
-        };
+        places -= if exponent.starts_with('-') { -value } else { value };
     }
     if places < 0 {
         let shift = u32::try_from(-places).map_err(|_| too_large())?;
         if mantissa != 0 {
-            mantissa = 10u128
-                .checked_pow(shift)
-                .and_then(|f| mantissa.checked_mul(f))
-                .ok_or_else(too_large)?;
+            mantissa = 10u128.checked_pow(shift).and_then(|f| mantissa.checked_mul(f)).ok_or_else(too_large)?;
         }
         places = 0;
     }
@@ -682,17 +624,10 @@ fn parse_number(text: &str) -> Result<Number, String> {
         places -= 1;
     }
     if places > i64::from(Scale::MAX_DECIMALS) {
-        return Err(format!(
-            "has more than {} decimal places",
-            Scale::MAX_DECIMALS
-        ));
+        return Err(format!("has more than {} decimal places", Scale::MAX_DECIMALS));
     }
     let decimals = u8::try_from(places).map_err(|_| not_a_number())?;
-    Ok(Number::Finite {
-        negative,
-        mantissa,
-        decimals,
-    })
+    Ok(Number::Finite { negative, mantissa, decimals })
 }
 
 /// An amount field's value, read from TOML without converting it to a float.
@@ -701,31 +636,19 @@ fn written_from_toml(value: &DeValue<'_>, field: &str) -> Result<Written, PhhErr
         DeValue::Integer(integer) if integer.radix() != 10 => {
             let text = integer.to_string();
             let number = u128::from_str_radix(integer.as_str(), integer.radix())
-                .map(|mantissa| Number::Finite {
-                    negative: false,
-                    mantissa,
-                    decimals: 0,
-                })
+                .map(|mantissa| Number::Finite { negative: false, mantissa, decimals: 0 })
                 .map_err(|_| "is too large to count in 64-bit units".to_owned());
             (text, number)
         }
         DeValue::Integer(integer) => (integer.as_str().to_owned(), parse_number(integer.as_str())),
         DeValue::Float(float) => (float.as_str().to_owned(), parse_number(float.as_str())),
         other => {
-            return Err(PhhError::WrongType {
-                field: field.to_owned(),
-                expected: "a number",
-                found: other.type_str(),
-            });
+            return Err(PhhError::WrongType { field: field.to_owned(), expected: "a number", found: other.type_str() });
         }
     };
     match number {
         Ok(number) => Ok(Written { text, number }),
-        Err(why) => Err(PhhError::BadAmount {
-            field: field.to_owned(),
-            value: text,
-            why,
-        }),
+        Err(why) => Err(PhhError::BadAmount { field: field.to_owned(), value: text, why }),
     }
 }
 
@@ -737,22 +660,14 @@ fn written_list(value: &DeValue<'_>, field: &str) -> Result<Vec<Written>, PhhErr
             found: value.type_str(),
         });
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| written_from_toml(item.get_ref(), &format!("{field}[{i}]")))
-        .collect()
+    items.iter().enumerate().map(|(i, item)| written_from_toml(item.get_ref(), &format!("{field}[{i}]"))).collect()
 }
 
 /// A per-player list (`antes`, `blinds_or_straddles`), normalised to one entry per player
 /// as PokerKit's `clean_values` does: one number means the same for everyone, a short
 /// list is padded with zeros. PokerKit silently drops entries beyond the player count;
 /// dropping a non-zero one would change the hand, so that is an error here.
-fn per_player_list(
-    value: &DeValue<'_>,
-    field: &str,
-    players: usize,
-) -> Result<Vec<Written>, PhhError> {
+fn per_player_list(value: &DeValue<'_>, field: &str, players: usize) -> Result<Vec<Written>, PhhError> {
     let mut list = match value {
         DeValue::Integer(_) | DeValue::Float(_) => vec![written_from_toml(value, field)?; players],
         DeValue::Array(_) => written_list(value, field)?,
@@ -764,12 +679,7 @@ fn per_player_list(
             });
         }
     };
-    if let Some((i, extra)) = list
-        .iter()
-        .enumerate()
-        .skip(players)
-        .find(|(_, w)| !w.is_zero())
-    {
+    if let Some((i, extra)) = list.iter().enumerate().skip(players).find(|(_, w)| !w.is_zero()) {
         return Err(PhhError::BadField {
             field: field.to_owned(),
             why: format!(
@@ -791,32 +701,20 @@ fn to_units(
     signed: bool,
     allow_inf: bool,
 ) -> Result<ScaledAmount, PhhError> {
-    let bad = |why: String| PhhError::BadAmount {
-        field: field.to_owned(),
-        value: written.text.clone(),
-        why,
-    };
+    let bad = |why: String| PhhError::BadAmount { field: field.to_owned(), value: written.text.clone(), why };
     match written.number {
         Number::NaN => Err(bad("NaN is not an amount".to_owned())),
         Number::Infinite { negative: false } if allow_inf => Ok(ScaledAmount::Unbounded),
-        Number::Infinite { negative: false } => Err(bad(
-            "inf is allowed only for stacks, where it means the stack is unknown".to_owned(),
-        )),
+        Number::Infinite { negative: false } => {
+            Err(bad("inf is allowed only for stacks, where it means the stack is unknown".to_owned()))
+        }
         Number::Infinite { negative: true } => Err(bad("an amount cannot be negative".to_owned())),
-        Number::Finite {
-            negative,
-            mantissa,
-            decimals,
-        } => {
+        Number::Finite { negative, mantissa, decimals } => {
             if negative && mantissa != 0 && !signed {
                 return Err(bad("an amount cannot be negative here".to_owned()));
             }
             let shift = u32::from(scale.decimals() - decimals);
-            let limit = if signed {
-                i64::MAX as u128
-            } else {
-                u128::from(u64::MAX)
-            };
+            let limit = if signed { i64::MAX as u128 } else { u128::from(u64::MAX) };
             let units = mantissa.checked_mul(10u128.pow(shift)).filter(|&u| u <= limit).ok_or_else(|| {
                 bad(if scale.decimals() == 0 {
                     format!("is too large: the most an amount may be is {limit}")
@@ -830,10 +728,7 @@ fn to_units(
                     )
                 })
             })?;
-            Ok(ScaledAmount::Units {
-                negative: negative && units != 0,
-                units,
-            })
+            Ok(ScaledAmount::Units { negative: negative && units != 0, units })
         }
     }
 }
@@ -843,12 +738,7 @@ enum ScaledAmount {
     Unbounded,
 }
 
-fn to_i64(
-    written: &Written,
-    scale: Scale,
-    field: &str,
-    allow_negative: bool,
-) -> Result<i64, PhhError> {
+fn to_i64(written: &Written, scale: Scale, field: &str, allow_negative: bool) -> Result<i64, PhhError> {
     match to_units(written, scale, field, allow_negative, false)? {
         // `to_units` has checked the magnitude against i64::MAX.
         ScaledAmount::Units { negative, units } => {
@@ -868,9 +758,7 @@ fn to_u64(written: &Written, scale: Scale, field: &str) -> Result<u64, PhhError>
 
 fn to_stack(written: &Written, scale: Scale, field: &str) -> Result<Stack, PhhError> {
     match to_units(written, scale, field, false, true)? {
-        ScaledAmount::Units { units, .. } => {
-            Ok(Stack::Chips(u64::try_from(units).unwrap_or(u64::MAX)))
-        }
+        ScaledAmount::Units { units, .. } => Ok(Stack::Chips(u64::try_from(units).unwrap_or(u64::MAX))),
         ScaledAmount::Unbounded => Ok(Stack::Unbounded),
     }
 }
@@ -896,11 +784,7 @@ fn parse_action(
     players: usize,
     short_deck: bool,
 ) -> Result<(Parsed, Option<String>), PhhError> {
-    let bad = |why: String| PhhError::BadAction {
-        index,
-        text: text.to_owned(),
-        why,
-    };
+    let bad = |why: String| PhhError::BadAction { index, text: text.to_owned(), why };
     let (body, comment) = match text.split_once('#') {
         Some((body, comment)) => (body, Some(comment.trim().to_owned())),
         None => (text, None),
@@ -919,34 +803,21 @@ fn parse_action(
         }
     };
     let cards = |word: &str| -> Result<Vec<Option<Card>>, PhhError> {
-        let cards = parse_cards(word).map_err(|error| PhhError::BadCard {
-            index,
-            text: text.to_owned(),
-            error,
-        })?;
+        let cards = parse_cards(word).map_err(|error| PhhError::BadCard { index, text: text.to_owned(), error })?;
         if short_deck {
             // Short-deck hold'em removes deuces to fives (ranks 0..=3).
             if let Some(card) = cards.iter().flatten().find(|card| card.rank() < 4) {
-                return Err(bad(format!(
-                    "{card} is not in the short deck (sixes to aces) of variant NS"
-                )));
+                return Err(bad(format!("{card} is not in the short deck (sixes to aces) of variant NS")));
             }
         }
         Ok(cards)
     };
     let parsed = match words.as_slice() {
         [] => Parsed::Ready(Action::NoOp),
-        ["d", "db", board] => Parsed::Ready(Action::DealBoard {
-            cards: cards(board)?,
-        }),
-        ["d", "dh", p, hole] => Parsed::Ready(Action::DealHole {
-            player: player(p)?,
-            cards: cards(hole)?,
-        }),
+        ["d", "db", board] => Parsed::Ready(Action::DealBoard { cards: cards(board)? }),
+        ["d", "dh", p, hole] => Parsed::Ready(Action::DealHole { player: player(p)?, cards: cards(hole)? }),
         ["d", ..] => {
-            return Err(bad(
-                "unknown dealer action: expected 'd db CARDS' or 'd dh pN CARDS'".to_owned(),
-            ));
+            return Err(bad("unknown dealer action: expected 'd db CARDS' or 'd dh pN CARDS'".to_owned()));
         }
         [p, "pb"] => Parsed::Ready(Action::PostBringIn { player: player(p)? }),
         [p, "f"] => Parsed::Ready(Action::Fold { player: player(p)? }),
@@ -956,30 +827,17 @@ fn parse_action(
             // PokerKit's parse_value drops thousands separators ("9,999.99").
             let cleaned = amount.replace(',', "");
             match parse_number(&cleaned) {
-                Ok(number) => Parsed::Bet {
-                    player,
-                    amount: Written {
-                        text: (*amount).to_owned(),
-                        number,
-                    },
-                },
+                Ok(number) => Parsed::Bet { player, amount: Written { text: (*amount).to_owned(), number } },
                 Err(why) => return Err(bad(format!("amount {amount} {why}"))),
             }
         }
-        [p, "sd"] => Parsed::Ready(Action::StandPatOrDiscard {
-            player: player(p)?,
-            discards: Vec::new(),
-        }),
-        [p, "sd", discards] => Parsed::Ready(Action::StandPatOrDiscard {
-            player: player(p)?,
-            discards: cards(discards)?,
-        }),
+        [p, "sd"] => Parsed::Ready(Action::StandPatOrDiscard { player: player(p)?, discards: Vec::new() }),
+        [p, "sd", discards] => {
+            Parsed::Ready(Action::StandPatOrDiscard { player: player(p)?, discards: cards(discards)? })
+        }
         [p, "sm"] => Parsed::Ready(Action::Muck { player: player(p)? }),
         [p, "sm", "-"] => Parsed::ShowDealt { player: player(p)? },
-        [p, "sm", shown] => Parsed::Ready(Action::Show {
-            player: player(p)?,
-            cards: cards(shown)?,
-        }),
+        [p, "sm", shown] => Parsed::Ready(Action::Show { player: player(p)?, cards: cards(shown)? }),
         [_, verb @ ("pb" | "f" | "cc" | "cbr" | "sd" | "sm"), ..] => {
             let form = match *verb {
                 "cbr" => "pN cbr AMOUNT",
@@ -989,9 +847,7 @@ fn parse_action(
                 "f" => "pN f",
                 _ => "pN cc",
             };
-            return Err(bad(format!(
-                "wrong number of words for '{verb}': expected '{form}'"
-            )));
+            return Err(bad(format!("wrong number of words for '{verb}': expected '{form}'")));
         }
         [_, verb, ..] => {
             return Err(bad(format!(
@@ -1000,9 +856,7 @@ fn parse_action(
             )));
         }
         [word] => {
-            return Err(bad(format!(
-                "'{word}' alone is not an action: expected an actor (d or pN) and a verb"
-            )));
+            return Err(bad(format!("'{word}' alone is not an action: expected an actor (d or pN) and a verb")));
         }
     };
     Ok((parsed, comment))
@@ -1034,24 +888,13 @@ impl CardTracker {
     fn bring_into_play(&mut self, card: Card, index: usize, text: &str) -> Result<(), PhhError> {
         if !self.in_play.insert(card) {
             let first_index = self.origin[usize::from(card.index())];
-            return Err(PhhError::DuplicateCard {
-                card,
-                index,
-                text: text.to_owned(),
-                first_index,
-            });
+            return Err(PhhError::DuplicateCard { card, index, text: text.to_owned(), first_index });
         }
         self.origin[usize::from(card.index())] = index;
         Ok(())
     }
 
-    fn deal(
-        &mut self,
-        player: Option<u8>,
-        cards: &[Option<Card>],
-        index: usize,
-        text: &str,
-    ) -> Result<(), PhhError> {
+    fn deal(&mut self, player: Option<u8>, cards: &[Option<Card>], index: usize, text: &str) -> Result<(), PhhError> {
         for card in cards.iter().flatten() {
             self.bring_into_play(*card, index, text)?;
         }
@@ -1066,13 +909,7 @@ impl CardTracker {
     /// A discard must come from the player's hand; a known card the player held as `??`
     /// is revealed by it. Discarded cards leave play: in draw games the muck may be
     /// reshuffled into the stub, so they can legitimately be dealt again.
-    fn discard(
-        &mut self,
-        player: u8,
-        discards: &[Option<Card>],
-        index: usize,
-        text: &str,
-    ) -> Result<(), PhhError> {
+    fn discard(&mut self, player: u8, discards: &[Option<Card>], index: usize, text: &str) -> Result<(), PhhError> {
         let p = usize::from(player);
         for discard in discards {
             let slot = match discard {
@@ -1080,12 +917,7 @@ impl CardTracker {
                     Some(slot) => Some(slot),
                     None if self.in_play.contains(*card) => {
                         let first_index = self.origin[usize::from(card.index())];
-                        return Err(PhhError::DuplicateCard {
-                            card: *card,
-                            index,
-                            text: text.to_owned(),
-                            first_index,
-                        });
+                        return Err(PhhError::DuplicateCard { card: *card, index, text: text.to_owned(), first_index });
                     }
                     None => self.hole[p].iter().position(Option::is_none),
                 },
@@ -1120,13 +952,7 @@ impl CardTracker {
     /// Shown known cards must be the player's own: a card already dealt to them, or one
     /// that fills a slot they were dealt as `??` (and then must not be in play elsewhere).
     /// Showing the same cards again (repeated `sm` in all-in run-outs) is fine.
-    fn show(
-        &mut self,
-        player: u8,
-        cards: &[Option<Card>],
-        index: usize,
-        text: &str,
-    ) -> Result<(), PhhError> {
+    fn show(&mut self, player: u8, cards: &[Option<Card>], index: usize, text: &str) -> Result<(), PhhError> {
         let p = usize::from(player);
         for card in cards.iter().flatten() {
             if self.hole[p].contains(&Some(*card)) {
@@ -1134,12 +960,7 @@ impl CardTracker {
             }
             if self.in_play.contains(*card) {
                 let first_index = self.origin[usize::from(card.index())];
-                return Err(PhhError::DuplicateCard {
-                    card: *card,
-                    index,
-                    text: text.to_owned(),
-                    first_index,
-                });
+                return Err(PhhError::DuplicateCard { card: *card, index, text: text.to_owned(), first_index });
             }
             if let Some(slot) = self.hole[p].iter().position(Option::is_none) {
                 self.hole[p][slot] = Some(*card);
@@ -1149,11 +970,7 @@ impl CardTracker {
                 return Err(PhhError::BadAction {
                     index,
                     text: text.to_owned(),
-                    why: format!(
-                        "p{} shows {card} but was dealt {}",
-                        p + 1,
-                        format_cards(&self.hole[p])
-                    ),
+                    why: format!("p{} shows {card} but was dealt {}", p + 1, format_cards(&self.hole[p])),
                 });
             }
             self.bring_into_play(*card, index, text)?;
@@ -1164,11 +981,7 @@ impl CardTracker {
 
 /// "an array", "a string": TOML type names with their article, for messages.
 fn with_article(type_name: &str) -> String {
-    let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
+    let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
     format!("{article} {type_name}")
 }
 
@@ -1182,22 +995,13 @@ fn expect_string<'a>(value: &'a DeValue<'_>, field: &str) -> Result<&'a str, Phh
 
 fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
     let get = |name: &str| table.get(name).map(toml::Spanned::get_ref);
-    let missing = |field: &'static str, required_by: &str| PhhError::MissingField {
-        field,
-        required_by: required_by.to_owned(),
-    };
+    let missing =
+        |field: &'static str, required_by: &str| PhhError::MissingField { field, required_by: required_by.to_owned() };
 
-    let variant = expect_string(
-        get("variant").ok_or_else(|| missing("variant", "every hand"))?,
-        "variant",
-    )?
-    .to_owned();
+    let variant = expect_string(get("variant").ok_or_else(|| missing("variant", "every hand"))?, "variant")?.to_owned();
     let require = |field: &'static str| get(field).ok_or_else(|| missing(field, "every hand"));
-    let (antes_value, starting_value, actions_value) = (
-        require("antes")?,
-        require("starting_stacks")?,
-        require("actions")?,
-    );
+    let (antes_value, starting_value, actions_value) =
+        (require("antes")?, require("starting_stacks")?, require("actions")?);
     for field in variant_fields(&variant) {
         if get(field).is_none() {
             return Err(missing(field, &format!("variant {variant}")));
@@ -1219,10 +1023,7 @@ fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
     if players > usize::from(u8::MAX) {
         return Err(PhhError::BadField {
             field: "starting_stacks".to_owned(),
-            why: format!(
-                "{players} players is more than the {} a hand may have",
-                u8::MAX
-            ),
+            why: format!("{players} players is more than the {} a hand may have", u8::MAX),
         });
     }
     let antes = per_player_list(antes_value, "antes", players)?;
@@ -1230,18 +1031,12 @@ fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
         Some(value) => per_player_list(value, "blinds_or_straddles", players)?,
         None => Vec::new(),
     };
-    let single = |name: &str| {
-        get(name)
-            .map(|value| written_from_toml(value, name))
-            .transpose()
-    };
+    let single = |name: &str| get(name).map(|value| written_from_toml(value, name)).transpose();
     let bring_in = single("bring_in")?;
     let small_bet = single("small_bet")?;
     let big_bet = single("big_bet")?;
     let min_bet = single("min_bet")?;
-    let finishing = get("finishing_stacks")
-        .map(|value| written_list(value, "finishing_stacks"))
-        .transpose()?;
+    let finishing = get("finishing_stacks").map(|value| written_list(value, "finishing_stacks")).transpose()?;
 
     let Some(action_values) = actions_value.as_array() else {
         return Err(PhhError::WrongType {
@@ -1267,11 +1062,7 @@ fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
         .iter()
         .chain(&antes)
         .chain(&blinds)
-        .chain(
-            [&bring_in, &small_bet, &big_bet, &min_bet]
-                .into_iter()
-                .flatten(),
-        )
+        .chain([&bring_in, &small_bet, &big_bet, &min_bet].into_iter().flatten())
         .chain(finishing.iter().flatten())
         .chain(parsed.iter().filter_map(|action| match action {
             Parsed::Bet { amount, .. } => Some(amount),
@@ -1281,31 +1072,17 @@ fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
         .max()
         .unwrap_or(0);
     // parse_number refuses more than MAX_DECIMALS places.
-    let scale = Scale::new(decimals).unwrap_or(Scale {
-        decimals: Scale::MAX_DECIMALS,
-    });
+    let scale = Scale::new(decimals).unwrap_or(Scale { decimals: Scale::MAX_DECIMALS });
 
     // Pass 2: scale every amount and check the cards.
     let list = |written: &[Written], field: &str, signed: bool| -> Result<Vec<i64>, PhhError> {
-        written
-            .iter()
-            .enumerate()
-            .map(|(i, w)| to_i64(w, scale, &format!("{field}[{i}]"), signed))
-            .collect()
+        written.iter().enumerate().map(|(i, w)| to_i64(w, scale, &format!("{field}[{i}]"), signed)).collect()
     };
     let stacks = |written: &[Written], field: &str| -> Result<Vec<Stack>, PhhError> {
-        written
-            .iter()
-            .enumerate()
-            .map(|(i, w)| to_stack(w, scale, &format!("{field}[{i}]")))
-            .collect()
+        written.iter().enumerate().map(|(i, w)| to_stack(w, scale, &format!("{field}[{i}]"))).collect()
     };
-    let bet = |written: &Option<Written>, field: &str| {
-        written
-            .as_ref()
-            .map(|w| to_i64(w, scale, field, false))
-            .transpose()
-    };
+    let bet =
+        |written: &Option<Written>, field: &str| written.as_ref().map(|w| to_i64(w, scale, field, false)).transpose();
 
     // Fields first, so errors come in the order of the file.
     let antes = list(&antes, "antes", false)?;
@@ -1315,10 +1092,7 @@ fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
     let big_bet = bet(&big_bet, "big_bet")?;
     let min_bet = bet(&min_bet, "min_bet")?;
     let starting_stacks = stacks(&starting, "starting_stacks")?;
-    let finishing_stacks = finishing
-        .as_deref()
-        .map(|f| stacks(f, "finishing_stacks"))
-        .transpose()?;
+    let finishing_stacks = finishing.as_deref().map(|f| stacks(f, "finishing_stacks")).transpose()?;
     let actions = resolve_actions(parsed, &texts, scale, players)?;
 
     Ok(HandHistory {
@@ -1340,21 +1114,15 @@ fn parse_hand(table: &DeTable<'_>) -> Result<HandHistory, PhhError> {
 }
 
 /// Pass 2 for actions: scales bet amounts, resolves `sm -`, and checks the cards in order.
-fn resolve_actions(
-    parsed: Vec<Parsed>,
-    texts: &[&str],
-    scale: Scale,
-    players: usize,
-) -> Result<Vec<Action>, PhhError> {
+fn resolve_actions(parsed: Vec<Parsed>, texts: &[&str], scale: Scale, players: usize) -> Result<Vec<Action>, PhhError> {
     let mut tracker = CardTracker::new(players);
     let mut actions = Vec::with_capacity(parsed.len());
     for (index, (action, text)) in parsed.into_iter().zip(texts.iter().copied()).enumerate() {
         let action = match action {
             Parsed::Ready(action) => action,
-            Parsed::Bet { player, amount } => Action::CompleteBetOrRaiseTo {
-                player,
-                amount: to_u64(&amount, scale, &format!("actions[{index}]"))?,
-            },
+            Parsed::Bet { player, amount } => {
+                Action::CompleteBetOrRaiseTo { player, amount: to_u64(&amount, scale, &format!("actions[{index}]"))? }
+            }
             Parsed::ShowDealt { player } => {
                 let cards = tracker.hole[usize::from(player)].clone();
                 if cards.is_empty() {
@@ -1371,13 +1139,9 @@ fn resolve_actions(
             }
         };
         match &action {
-            Action::DealHole { player, cards } => {
-                tracker.deal(Some(*player), cards, index, text)?
-            }
+            Action::DealHole { player, cards } => tracker.deal(Some(*player), cards, index, text)?,
             Action::DealBoard { cards } => tracker.deal(None, cards, index, text)?,
-            Action::StandPatOrDiscard { player, discards } => {
-                tracker.discard(*player, discards, index, text)?
-            }
+            Action::StandPatOrDiscard { player, discards } => tracker.discard(*player, discards, index, text)?,
             Action::Show { player, cards } => tracker.show(*player, cards, index, text)?,
             _ => {}
         }
@@ -1407,14 +1171,12 @@ fn extra_fields(table: &DeTable<'_>) -> Result<Table, PhhError> {
 fn toml_value(value: &DeValue<'_>, field: &str) -> Result<Value, PhhError> {
     Ok(match value {
         DeValue::String(s) => Value::String(s.to_string()),
-        DeValue::Integer(integer) => Value::Integer(
-            i64::from_str_radix(integer.as_str(), integer.radix()).map_err(|_| {
-                PhhError::BadField {
-                    field: field.to_owned(),
-                    why: format!("integer {integer} does not fit in 64 bits"),
-                }
-            })?,
-        ),
+        DeValue::Integer(integer) => {
+            Value::Integer(i64::from_str_radix(integer.as_str(), integer.radix()).map_err(|_| PhhError::BadField {
+                field: field.to_owned(),
+                why: format!("integer {integer} does not fit in 64 bits"),
+            })?)
+        }
         DeValue::Float(float) => {
             let text = float.as_str();
             let unsigned = text.trim_start_matches(['+', '-']);
@@ -1431,21 +1193,13 @@ fn toml_value(value: &DeValue<'_>, field: &str) -> Result<Value, PhhError> {
         }
         DeValue::Boolean(b) => Value::Boolean(*b),
         DeValue::Datetime(datetime) => Value::Datetime(*datetime),
-        DeValue::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| toml_value(item.get_ref(), field))
-                .collect::<Result<_, _>>()?,
-        ),
+        DeValue::Array(items) => {
+            Value::Array(items.iter().map(|item| toml_value(item.get_ref(), field)).collect::<Result<_, _>>()?)
+        }
         DeValue::Table(table) => Value::Table(
             table
                 .iter()
-                .map(|(key, item)| {
-                    Ok((
-                        key.get_ref().to_string(),
-                        toml_value(item.get_ref(), field)?,
-                    ))
-                })
+                .map(|(key, item)| Ok((key.get_ref().to_string(), toml_value(item.get_ref(), field)?)))
                 .collect::<Result<_, PhhError>>()?,
         ),
     })
@@ -1487,13 +1241,7 @@ const OPTIONAL_FIELD_ORDER: [&str; 26] = [
 
 fn write_fields(out: &mut String, hand: &HandHistory) {
     let scale = hand.scale;
-    let amounts = |values: &[i64]| {
-        values
-            .iter()
-            .map(|&v| scale.format(v))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let amounts = |values: &[i64]| values.iter().map(|&v| scale.format(v)).collect::<Vec<_>>().join(", ");
     let stacks = |values: &[Stack]| {
         values
             .iter()
@@ -1510,11 +1258,7 @@ fn write_fields(out: &mut String, hand: &HandHistory) {
     let _ = writeln!(out, "ante_trimming_status = {}", hand.ante_trimming_status);
     let _ = writeln!(out, "antes = [{}]", amounts(&hand.antes));
     if !hand.blinds_or_straddles.is_empty() || required.contains(&"blinds_or_straddles") {
-        let _ = writeln!(
-            out,
-            "blinds_or_straddles = [{}]",
-            amounts(&hand.blinds_or_straddles)
-        );
+        let _ = writeln!(out, "blinds_or_straddles = [{}]", amounts(&hand.blinds_or_straddles));
     }
     for (name, value) in [
         ("bring_in", hand.bring_in),
@@ -1563,11 +1307,7 @@ fn write_fields(out: &mut String, hand: &HandHistory) {
 
 /// A key as TOML needs it: bare when it is letters, digits, `_` and `-`, quoted otherwise.
 fn toml_key(key: &str) -> String {
-    if !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         key.to_owned()
     } else {
         Value::String(key.to_owned()).to_string()
@@ -1594,10 +1334,7 @@ mod tests {
         for path in entries {
             if path.is_dir() {
                 phh_files(&path, out);
-            } else if path
-                .extension()
-                .is_some_and(|ext| ext == "phh" || ext == "phhs")
-            {
+            } else if path.extension().is_some_and(|ext| ext == "phh" || ext == "phhs") {
                 out.push(path);
             }
         }
@@ -1611,26 +1348,13 @@ mod tests {
         for path in files {
             let text = std::fs::read_to_string(&path).expect("corpus file is UTF-8");
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let folder = path
-                .parent()
-                .unwrap()
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+            let folder = path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
             let parsed = if name.ends_with(".phhs") {
                 parse_phhs_keyed(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
             } else {
-                vec![PhhsEntry {
-                    key: String::new(),
-                    hand: parse_phh(&text),
-                }]
+                vec![PhhsEntry { key: String::new(), hand: parse_phh(&text) }]
             };
-            hands.extend(
-                parsed
-                    .into_iter()
-                    .map(|e| (folder.clone(), name.clone(), e.key, e.hand)),
-            );
+            hands.extend(parsed.into_iter().map(|e| (folder.clone(), name.clone(), e.key, e.hand)));
         }
         hands
     }
@@ -1653,24 +1377,15 @@ mod tests {
         let failures: Vec<String> = hands
             .iter()
             .filter_map(|(folder, file, key, hand)| {
-                hand.as_ref()
-                    .err()
-                    .map(|e| format!("{folder}/{file} [{key}]: {e}"))
+                hand.as_ref().err().map(|e| format!("{folder}/{file} [{key}]: {e}"))
             })
             .collect();
-        assert!(
-            failures.is_empty(),
-            "{} hands failed:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
+        assert!(failures.is_empty(), "{} hands failed:\n{}", failures.len(), failures.join("\n"));
 
         let count = |folder: &str, variant: Option<&str>| {
             hands
                 .iter()
-                .filter(|(f, _, _, h)| {
-                    f == folder && variant.is_none_or(|v| h.as_ref().unwrap().variant == v)
-                })
+                .filter(|(f, _, _, h)| f == folder && variant.is_none_or(|v| h.as_ref().unwrap().variant == v))
                 .count()
         };
         assert_eq!(count("generated", None), 4000);
@@ -1699,19 +1414,11 @@ mod tests {
                 .collect();
             for (i, original) in hands.iter().enumerate() {
                 let written = write_phh(original);
-                let again = parse_phh(&written)
-                    .unwrap_or_else(|e| panic!("{name} hand {i}: {e}\n{written}"));
-                assert_eq!(
-                    &again, original,
-                    "{name} hand {i} changed on round trip:\n{written}"
-                );
+                let again = parse_phh(&written).unwrap_or_else(|e| panic!("{name} hand {i}: {e}\n{written}"));
+                assert_eq!(&again, original, "{name} hand {i} changed on round trip:\n{written}");
             }
             let written = write_phhs(&hands);
-            let again: Vec<HandHistory> = parse_phhs(&written)
-                .unwrap()
-                .into_iter()
-                .map(Result::unwrap)
-                .collect();
+            let again: Vec<HandHistory> = parse_phhs(&written).unwrap().into_iter().map(Result::unwrap).collect();
             assert_eq!(again, hands, "{name} changed on a .phhs round trip");
         }
     }
@@ -1720,45 +1427,23 @@ mod tests {
     fn real_data_quirks_read_as_documented() {
         let hands = corpus();
         let find = |file: &str, key: &str| {
-            hands
-                .iter()
-                .find(|(_, f, k, _)| f == file && k == key)
-                .unwrap()
-                .3
-                .as_ref()
-                .unwrap()
-                .clone()
+            hands.iter().find(|(_, f, k, _)| f == file && k == key).unwrap().3.as_ref().unwrap().clone()
         };
         // iPoker: unknown stacks, 0.50 blinds, unknown hole cards shown as ????.
         let ipn = find("IPN-100NLH-1-handhq_1.phhs", "1");
         assert_eq!(ipn.scale.decimals(), 2);
         assert_eq!(ipn.blinds_or_straddles, vec![50, 100, 0, 0, 0, 0]);
         assert!(ipn.starting_stacks.iter().all(|s| *s == Stack::Unbounded));
-        assert_eq!(
-            ipn.actions.last(),
-            Some(&Action::Show {
-                player: 1,
-                cards: vec![None, None]
-            })
-        );
-        assert_eq!(
-            ipn.extra.get("currency").and_then(Value::as_str),
-            Some("USD")
-        );
+        assert_eq!(ipn.actions.last(), Some(&Action::Show { player: 1, cards: vec![None, None] }));
+        assert_eq!(ipn.extra.get("currency").and_then(Value::as_str), Some("USD"));
         // Ongame: a negative blind entry (a post) keeps its sign.
         let ong = find("ONG-400NLH-4-handhq_1.phhs", "1");
         assert_eq!(ong.blinds_or_straddles, vec![200, 400, 0, -200, 0]);
         assert_eq!(ong.starting_stacks[0], Stack::Chips(43405));
-        assert_eq!(
-            ong.finishing_stacks.as_ref().unwrap()[1],
-            Stack::Chips(106610)
-        );
+        assert_eq!(ong.finishing_stacks.as_ref().unwrap()[1], Stack::Chips(106610));
         // Decimal stacks in a famous hand.
         let blom = find("antonius-blom-2009.phh", "");
-        assert_eq!(
-            blom.starting_stacks,
-            vec![Stack::Chips(125945025), Stack::Chips(67847350)]
-        );
+        assert_eq!(blom.starting_stacks, vec![Stack::Chips(125945025), Stack::Chips(67847350)]);
         assert_eq!(blom.min_bet, Some(100000));
     }
 
@@ -1770,59 +1455,24 @@ mod tests {
         assert_eq!(hand.scale, Scale::new(2).unwrap());
         assert_eq!(hand.blinds_or_straddles, vec![50, 100]);
         assert_eq!(hand.min_bet, Some(100));
-        assert_eq!(
-            hand.starting_stacks,
-            vec![Stack::Chips(20030), Stack::Unbounded]
-        );
-        assert_eq!(
-            hand.actions[2],
-            Action::CompleteBetOrRaiseTo {
-                player: 1,
-                amount: 350
-            }
-        );
+        assert_eq!(hand.starting_stacks, vec![Stack::Chips(20030), Stack::Unbounded]);
+        assert_eq!(hand.actions[2], Action::CompleteBetOrRaiseTo { player: 1, amount: 350 });
         let written = write_phh(&hand);
-        assert!(
-            written.contains("blinds_or_straddles = [0.50, 1.00]"),
-            "{written}"
-        );
-        assert!(
-            written.contains("starting_stacks = [200.30, inf]"),
-            "{written}"
-        );
-        assert!(
-            written.contains("'p2 cbr 3.50'") || written.contains("\"p2 cbr 3.50\""),
-            "{written}"
-        );
+        assert!(written.contains("blinds_or_straddles = [0.50, 1.00]"), "{written}");
+        assert!(written.contains("starting_stacks = [200.30, inf]"), "{written}");
+        assert!(written.contains("'p2 cbr 3.50'") || written.contains("\"p2 cbr 3.50\""), "{written}");
         assert_eq!(parse_phh(&written).unwrap(), hand);
     }
 
     #[test]
     fn exponents_and_thousands_separators_are_exact() {
-        let text = nt("'d dh p1 ????', 'd dh p2 ????', 'p2 cbr 1,000', 'p1 cbr 2.5e3'").replace(
-            "starting_stacks = [200, 200]",
-            "starting_stacks = [1e4, 12_000]",
-        );
+        let text = nt("'d dh p1 ????', 'd dh p2 ????', 'p2 cbr 1,000', 'p1 cbr 2.5e3'")
+            .replace("starting_stacks = [200, 200]", "starting_stacks = [1e4, 12_000]");
         let hand = hand(&text).unwrap();
         assert_eq!(hand.scale, Scale::WHOLE);
-        assert_eq!(
-            hand.starting_stacks,
-            vec![Stack::Chips(10000), Stack::Chips(12000)]
-        );
-        assert_eq!(
-            hand.actions[2],
-            Action::CompleteBetOrRaiseTo {
-                player: 1,
-                amount: 1000
-            }
-        );
-        assert_eq!(
-            hand.actions[3],
-            Action::CompleteBetOrRaiseTo {
-                player: 0,
-                amount: 2500
-            }
-        );
+        assert_eq!(hand.starting_stacks, vec![Stack::Chips(10000), Stack::Chips(12000)]);
+        assert_eq!(hand.actions[2], Action::CompleteBetOrRaiseTo { player: 1, amount: 1000 });
+        assert_eq!(hand.actions[3], Action::CompleteBetOrRaiseTo { player: 0, amount: 2500 });
     }
 
     #[test]
@@ -1833,10 +1483,7 @@ mod tests {
         assert_eq!(two.format(5u64), "0.05");
         assert_eq!(two.format(0u64), "0.00");
         assert_eq!(two.format(-205i64), "-2.05");
-        assert_eq!(
-            Scale::new(9).unwrap().format(u64::MAX),
-            "18446744073.709551615"
-        );
+        assert_eq!(Scale::new(9).unwrap().format(u64::MAX), "18446744073.709551615");
         assert_eq!(Scale::new(10), None);
         assert_eq!(two.factor(), 100);
         assert_eq!(format_amount(two, Stack::Chips(193792375)), "1937923.75");
@@ -1847,105 +1494,57 @@ mod tests {
     fn negative_blinds_keep_their_sign_but_negative_stacks_and_nan_are_refused() {
         let posts = nt("").replace("[1, 2]", "[1, -2]");
         assert_eq!(hand(&posts).unwrap().blinds_or_straddles, vec![1, -2]);
-        for (bad, why) in [
-            ("[-200, 200]", "cannot be negative"),
-            ("[nan, 200]", "NaN"),
-            ("[-inf, 200]", "negative"),
-        ] {
+        for (bad, why) in [("[-200, 200]", "cannot be negative"), ("[nan, 200]", "NaN"), ("[-inf, 200]", "negative")] {
             let err = hand(&nt("").replace("[200, 200]", bad)).unwrap_err();
-            assert!(
-                matches!(&err, PhhError::BadAmount { field, .. } if field == "starting_stacks[0]"),
-                "{err}"
-            );
+            assert!(matches!(&err, PhhError::BadAmount { field, .. } if field == "starting_stacks[0]"), "{err}");
             assert!(err.to_string().contains(why), "{err}");
         }
         let err = hand(&nt("").replace("min_bet = 2", "min_bet = inf")).unwrap_err();
-        assert!(
-            err.to_string().contains("inf is allowed only for stacks"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("inf is allowed only for stacks"), "{err}");
         let err = hand(&nt("").replace("antes = [0, 0]", "antes = [0, -1]")).unwrap_err();
-        assert!(
-            matches!(err, PhhError::BadAmount { ref field, .. } if field == "antes[1]"),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::BadAmount { ref field, .. } if field == "antes[1]"), "{err}");
     }
 
     #[test]
     fn not_toml_names_the_line() {
         let err = hand("variant = 'NT'\nantes = [0, 0\nmin_bet = 2\n").unwrap_err();
-        let PhhError::NotToml {
-            line, ref message, ..
-        } = err
-        else {
-            panic!("{err}")
-        };
+        let PhhError::NotToml { line, ref message, .. } = err else { panic!("{err}") };
         assert!(line == 2 || line == 3, "{err}");
         assert!(!message.is_empty() && !message.contains('\n'));
         assert!(err.to_string().starts_with("not TOML: line "), "{err}");
-        assert!(matches!(
-            parse_phhs("[1]\nvariant = = 3"),
-            Err(PhhError::NotToml { line: 2, .. })
-        ));
+        assert!(matches!(parse_phhs("[1]\nvariant = = 3"), Err(PhhError::NotToml { line: 2, .. })));
     }
 
     #[test]
     fn missing_and_mistyped_fields_are_named() {
         let err = hand(&nt("").replace("actions = []\n", "")).unwrap_err();
-        assert_eq!(
-            err,
-            PhhError::MissingField {
-                field: "actions",
-                required_by: "every hand".to_owned()
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "missing field `actions`, which every hand requires"
-        );
+        assert_eq!(err, PhhError::MissingField { field: "actions", required_by: "every hand".to_owned() });
+        assert_eq!(err.to_string(), "missing field `actions`, which every hand requires");
         let err = hand(&nt("").replace("min_bet = 2\n", "")).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("`min_bet`, which variant NT requires"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("`min_bet`, which variant NT requires"), "{err}");
         let err = hand(&nt("").replace("antes = [0, 0]", "antes = 'none'")).unwrap_err();
-        assert!(
-            matches!(err, PhhError::WrongType { ref field, found: "string", .. } if field == "antes"),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::WrongType { ref field, found: "string", .. } if field == "antes"), "{err}");
         let err = hand(&nt("'d dh p1 AsKd', 3")).unwrap_err();
-        assert!(
-            matches!(err, PhhError::WrongType { ref field, .. } if field == "actions[1]"),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::WrongType { ref field, .. } if field == "actions[1]"), "{err}");
     }
 
     #[test]
     fn a_single_number_or_a_short_list_covers_every_player() {
-        let text = nt("")
-            .replace("antes = [0, 0]", "antes = 5")
-            .replace("[1, 2]", "[1]");
+        let text = nt("").replace("antes = [0, 0]", "antes = 5").replace("[1, 2]", "[1]");
         let hand = hand(&text).unwrap();
         assert_eq!(hand.antes, vec![5, 5]);
         assert_eq!(hand.blinds_or_straddles, vec![1, 0]);
         let long = nt("").replace("[1, 2]", "[1, 2, 0]");
         assert_eq!(parse_phh(&long).unwrap().blinds_or_straddles, vec![1, 2]);
         let err = parse_phh(&nt("").replace("[1, 2]", "[1, 2, 4]")).unwrap_err();
-        assert!(
-            matches!(err, PhhError::BadField { ref field, .. } if field == "blinds_or_straddles"),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::BadField { ref field, .. } if field == "blinds_or_straddles"), "{err}");
     }
 
     #[test]
     fn unknown_verbs_and_players_are_bad_actions() {
         let err = hand(&nt("'d dh p1 AsKd', 'p1 raise 300'")).unwrap_err();
         assert!(matches!(err, PhhError::BadAction { index: 1, .. }), "{err}");
-        assert!(
-            err.to_string().contains("unsupported action 'raise'"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("unsupported action 'raise'"), "{err}");
         for (action, why) in [
             ("'p3 f'", "there is no player p3"),
             ("'p0 f'", "there is no player p0"),
@@ -1957,8 +1556,7 @@ mod tests {
         ] {
             let err = hand(&nt(action)).unwrap_err();
             assert!(
-                matches!(err, PhhError::BadAction { index: 0, .. })
-                    && err.to_string().contains(why),
+                matches!(err, PhhError::BadAction { index: 0, .. }) && err.to_string().contains(why),
                 "{action}: {err}"
             );
         }
@@ -1967,126 +1565,43 @@ mod tests {
     #[test]
     fn malformed_cards_name_the_action() {
         let err = hand(&nt("'d dh p1 AsKx'")).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                PhhError::BadCard {
-                    index: 0,
-                    error: CardError::Malformed(_),
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        assert!(
-            err.to_string().contains("'d dh p1 AsKx'")
-                && err.to_string().contains("expected a rank"),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::BadCard { index: 0, error: CardError::Malformed(_), .. }), "{err}");
+        assert!(err.to_string().contains("'d dh p1 AsKx'") && err.to_string().contains("expected a rank"), "{err}");
         let err = hand(&nt("'d db AsK'")).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                PhhError::BadCard {
-                    error: CardError::MalformedList(_),
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::BadCard { error: CardError::MalformedList(_), .. }), "{err}");
         let short = nt("'d dh p1 As5d'").replace("'NT'", "'NS'");
-        assert!(
-            hand(&short)
-                .unwrap_err()
-                .to_string()
-                .contains("5d is not in the short deck")
-        );
+        assert!(hand(&short).unwrap_err().to_string().contains("5d is not in the short deck"));
     }
 
     #[test]
     fn duplicate_cards_are_refused_but_shows_of_dealt_cards_are_not() {
         let err = hand(&nt("'d dh p1 AsKd', 'd dh p2 ????', 'd db AsKd2c'")).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("duplicate card As in action 'd db AsKd2c'"),
-            "{err}"
-        );
-        assert!(matches!(
-            err,
-            PhhError::DuplicateCard {
-                index: 2,
-                first_index: 0,
-                ..
-            }
-        ));
+        assert!(err.to_string().starts_with("duplicate card As in action 'd db AsKd2c'"), "{err}");
+        assert!(matches!(err, PhhError::DuplicateCard { index: 2, first_index: 0, .. }));
         // Showing the dealt cards, repeatedly, and unknown cards repeatedly, is fine.
-        let ok = nt(
-            "'d dh p1 AsKd', 'd dh p2 ????', 'p2 cbr 200', 'p1 cc', 'p1 sm KdAs', 'p2 sm ????', \
-                     'p1 sm AsKd', 'p2 sm ????', 'd db 2c3c4c', 'd db 5c', 'd db 9d'",
-        );
+        let ok = nt("'d dh p1 AsKd', 'd dh p2 ????', 'p2 cbr 200', 'p1 cc', 'p1 sm KdAs', 'p2 sm ????', \
+                     'p1 sm AsKd', 'p2 sm ????', 'd db 2c3c4c', 'd db 5c', 'd db 9d'");
         let parsed = hand(&ok).unwrap();
-        assert_eq!(
-            parsed.actions[5],
-            Action::Show {
-                player: 1,
-                cards: vec![None, None]
-            }
-        );
+        assert_eq!(parsed.actions[5], Action::Show { player: 1, cards: vec![None, None] });
         // Unknown hole cards may be revealed at showdown, and are then in play.
-        let revealed =
-            nt("'d dh p1 ????', 'd dh p2 ????', 'p2 cc', 'p1 cc', 'p1 sm QhQd', 'd db Qh2c3c'");
+        let revealed = nt("'d dh p1 ????', 'd dh p2 ????', 'p2 cc', 'p1 cc', 'p1 sm QhQd', 'd db Qh2c3c'");
         let err = hand(&revealed).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                PhhError::DuplicateCard {
-                    index: 5,
-                    first_index: 4,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, PhhError::DuplicateCard { index: 5, first_index: 4, .. }), "{err}");
         // Showing other cards than the dealt ones is an error.
         let err = hand(&nt("'d dh p1 AsKd', 'd dh p2 ????', 'p1 sm AsQd'")).unwrap_err();
-        assert!(
-            err.to_string().contains("p1 shows Qd but was dealt AsKd"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("p1 shows Qd but was dealt AsKd"), "{err}");
         // Showing a card that is on the board is a duplicate.
-        let err = hand(&nt(
-            "'d dh p1 ????', 'd dh p2 ????', 'd db 2c3c4c', 'p1 sm 2cKd'",
-        ))
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                PhhError::DuplicateCard {
-                    index: 3,
-                    first_index: 2,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        let err = hand(&nt("'d dh p1 ????', 'd dh p2 ????', 'd db 2c3c4c', 'p1 sm 2cKd'")).unwrap_err();
+        assert!(matches!(err, PhhError::DuplicateCard { index: 3, first_index: 2, .. }), "{err}");
     }
 
     #[test]
     fn show_dealt_and_muck() {
         let parsed = hand(&nt("'d dh p1 AsKd', 'd dh p2 ????', 'p1 sm -', 'p2 sm'")).unwrap();
-        assert_eq!(
-            parsed.actions[2],
-            Action::Show {
-                player: 0,
-                cards: parse_cards("AsKd").unwrap()
-            }
-        );
+        assert_eq!(parsed.actions[2], Action::Show { player: 0, cards: parse_cards("AsKd").unwrap() });
         assert_eq!(parsed.actions[3], Action::Muck { player: 1 });
         let err = hand(&nt("'p1 sm -'")).unwrap_err();
-        assert!(
-            err.to_string().contains("no cards were dealt to p1"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("no cards were dealt to p1"), "{err}");
     }
 
     #[test]
@@ -2095,101 +1610,46 @@ mod tests {
                     starting_stacks = [100, 100]\nactions = ['d dh p1 7h6c4c3d2c', 'd dh p2 ??????????', \
                     'p2 cc', 'p1 cc', 'p2 sd ????', 'p1 sd 7h', 'd dh p2 ????', 'd dh p1 7h']\n";
         let parsed = hand(text).unwrap();
-        assert_eq!(
-            parsed.actions[4],
-            Action::StandPatOrDiscard {
-                player: 1,
-                discards: vec![None, None]
-            }
-        );
+        assert_eq!(parsed.actions[4], Action::StandPatOrDiscard { player: 1, discards: vec![None, None] });
         let err = hand(&text.replace("'p1 sd 7h'", "'p1 sd 8h'")).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("p1 discards 8h but holds 7h6c4c3d2c"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("p1 discards 8h but holds 7h6c4c3d2c"), "{err}");
     }
 
     #[test]
     fn commentary_is_kept_and_written_back() {
-        let parsed = hand(&nt(
-            "'d dh p1 AsKd # nice hand', '', '# burn card 6s exposed', '  p2   f  '",
-        ))
-        .unwrap();
-        assert_eq!(
-            parsed.actions[0],
-            Action::DealHole {
-                player: 0,
-                cards: parse_cards("AsKd").unwrap()
-            }
-        );
+        let parsed = hand(&nt("'d dh p1 AsKd # nice hand', '', '# burn card 6s exposed', '  p2   f  '")).unwrap();
+        assert_eq!(parsed.actions[0], Action::DealHole { player: 0, cards: parse_cards("AsKd").unwrap() });
         assert_eq!(parsed.actions[1], Action::NoOp);
         assert_eq!(parsed.actions[2], Action::NoOp);
         assert_eq!(parsed.actions[3], Action::Fold { player: 1 });
-        assert_eq!(
-            parsed.action_comments.get(&0).map(String::as_str),
-            Some("nice hand")
-        );
-        assert_eq!(
-            parsed.action_comments.get(&2).map(String::as_str),
-            Some("burn card 6s exposed")
-        );
+        assert_eq!(parsed.action_comments.get(&0).map(String::as_str), Some("nice hand"));
+        assert_eq!(parsed.action_comments.get(&2).map(String::as_str), Some("burn card 6s exposed"));
         assert_eq!(parse_phh(&write_phh(&parsed)).unwrap(), parsed);
     }
 
     #[test]
     fn amounts_that_overflow_or_are_too_precise_are_refused() {
-        let stacks = |s: &str| {
-            hand(&nt("").replace(
-                "starting_stacks = [200, 200]",
-                &format!("starting_stacks = [{s}]"),
-            ))
-        };
+        let stacks =
+            |s: &str| hand(&nt("").replace("starting_stacks = [200, 200]", &format!("starting_stacks = [{s}]")));
         for bad in ["18446744073709551616, 1", "1e30, 1", "1e400, 1"] {
             let err = stacks(bad).unwrap_err();
-            assert!(
-                matches!(&err, PhhError::BadAmount { field, .. } if field == "starting_stacks[0]"),
-                "{bad}: {err}"
-            );
+            assert!(matches!(&err, PhhError::BadAmount { field, .. } if field == "starting_stacks[0]"), "{bad}: {err}");
             assert!(err.to_string().contains("too large"), "{bad}: {err}");
         }
         // The largest stack fits until a decimal elsewhere in the hand scales it past u64.
-        assert_eq!(
-            stacks("18446744073709551615, 1").unwrap().starting_stacks[0],
-            Stack::Chips(u64::MAX)
-        );
+        assert_eq!(stacks("18446744073709551615, 1").unwrap().starting_stacks[0], Stack::Chips(u64::MAX));
         let err = stacks("18446744073709551615, 0.5").unwrap_err();
-        assert!(
-            matches!(&err, PhhError::BadAmount { field, .. } if field == "starting_stacks[0]"),
-            "{err}"
-        );
-        assert!(
-            err.to_string()
-                .contains("in units of 1/10 (the hand's finest amount has 1 decimal place)"),
-            "{err}"
-        );
+        assert!(matches!(&err, PhhError::BadAmount { field, .. } if field == "starting_stacks[0]"), "{err}");
+        assert!(err.to_string().contains("in units of 1/10 (the hand's finest amount has 1 decimal place)"), "{err}");
         let err = stacks("0.0000000001, 1").unwrap_err();
-        assert!(
-            err.to_string().contains("more than 9 decimal places"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("more than 9 decimal places"), "{err}");
         // Trailing zeros beyond the limit change nothing.
-        assert_eq!(
-            stacks("1.0000000000000, 1").unwrap().scale,
-            Scale::new(9).unwrap()
-        );
+        assert_eq!(stacks("1.0000000000000, 1").unwrap().scale, Scale::new(9).unwrap());
         // Blinds and bets are i64.
-        let err =
-            hand(&nt("").replace("min_bet = 2", "min_bet = 9223372036854775807.5")).unwrap_err();
-        assert!(
-            matches!(&err, PhhError::BadAmount { field, .. } if field == "min_bet"),
-            "{err}"
-        );
+        let err = hand(&nt("").replace("min_bet = 2", "min_bet = 9223372036854775807.5")).unwrap_err();
+        assert!(matches!(&err, PhhError::BadAmount { field, .. } if field == "min_bet"), "{err}");
         let err = hand(&nt("'p2 cbr 1e30'")).unwrap_err();
-        assert!(
-            matches!(&err, PhhError::BadAmount { field, .. } if field == "actions[0]"),
-            "{err}"
-        );
+        assert!(matches!(&err, PhhError::BadAmount { field, .. } if field == "actions[0]"), "{err}");
     }
 
     #[test]
@@ -2202,18 +1662,9 @@ mod tests {
         assert_eq!(parsed.actions[2], Action::PostBringIn { player: 1 });
         assert_eq!(parse_phh(&write_phh(&parsed)).unwrap(), parsed);
         let err = hand(&stud.replace("bring_in = 1\n", "")).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("`bring_in`, which variant F7S requires"),
-            "{err}"
-        );
-        let odd = stud
-            .replace("'F7S'", "'XYZ'")
-            .replace("'p2 pb'", "'p2 wave'");
-        assert!(matches!(
-            hand(&odd),
-            Err(PhhError::BadAction { index: 2, .. })
-        ));
+        assert!(err.to_string().contains("`bring_in`, which variant F7S requires"), "{err}");
+        let odd = stud.replace("'F7S'", "'XYZ'").replace("'p2 pb'", "'p2 wave'");
+        assert!(matches!(hand(&odd), Err(PhhError::BadAction { index: 2, .. })));
     }
 
     #[test]
@@ -2227,10 +1678,7 @@ mod tests {
         assert!(matches!(entries[1].hand, Err(PhhError::BadAction { .. })));
         let err = parse_phhs(&good).unwrap_err();
         assert!(matches!(err, PhhError::NotHandTables { .. }), "{err}");
-        assert!(
-            err.to_string().contains("but `actions` is an array"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("but `actions` is an array"), "{err}");
         // parse_file_text picks by extension, and by content otherwise.
         assert_eq!(parse_file_text("a.phhs", &text).unwrap().len(), 3);
         assert_eq!(parse_file_text("a.phh", &good).unwrap().len(), 1);
@@ -2247,15 +1695,9 @@ mod tests {
         );
         let parsed = hand(&text).unwrap();
         assert_eq!(parsed.extra.len(), 6);
-        assert_eq!(
-            parsed.extra["winnings"],
-            Value::Array(vec![Value::Integer(0), Value::Float(22.8)])
-        );
+        assert_eq!(parsed.extra["winnings"], Value::Array(vec![Value::Integer(0), Value::Float(22.8)]));
         let written = write_phh(&parsed);
-        assert!(
-            written.contains("author = \"Juho Kim\"") || written.contains("author = 'Juho Kim'"),
-            "{written}"
-        );
+        assert!(written.contains("author = \"Juho Kim\"") || written.contains("author = 'Juho Kim'"), "{written}");
         assert!(written.contains("time = 00:00:20"), "{written}");
         assert_eq!(parse_phh(&written).unwrap(), parsed);
         assert_eq!(

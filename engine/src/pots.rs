@@ -116,52 +116,40 @@ pub fn form_pots(invested: &[Chips], antes: &[Chips], live: PosSet, ante_trimmin
     debug_assert!(n <= MAX_PLAYERS && antes.len() == n);
     let mut contributions = [0u64; MAX_PLAYERS];
     let mut carry = 0u64;
+    let mut carried_by = PosSet::EMPTY;
     for i in 0..n {
         contributions[i] = invested[i].0;
-        if !ante_trimming {
+        if !ante_trimming && antes[i].0 > 0 {
             contributions[i] -= antes[i].0;
             carry += antes[i].0;
+            carried_by.insert(i);
         }
     }
-    // Distinct levels in increasing order: insertion sort of at most ten values.
-    let mut levels = [0u64; MAX_PLAYERS];
-    let mut count = 0;
-    for &c in &contributions[..n] {
-        if levels[..count].contains(&c) {
-            continue;
-        }
-        let mut j = count;
-        while j > 0 && levels[j - 1] > c {
-            levels[j] = levels[j - 1];
+    // Players in increasing order of contribution: insertion sort of at most ten values.
+    let mut order = [0usize; MAX_PLAYERS];
+    for i in 0..n {
+        let mut j = i;
+        while j > 0 && contributions[order[j - 1]] > contributions[i] {
+            order[j] = order[j - 1];
             j -= 1;
         }
-        levels[j] = c;
-        count += 1;
+        order[j] = i;
     }
     let mut pots = Pots::default();
+    // Walk the distinct levels upwards; `reached` holds the players whose contribution is at
+    // least the current level.
+    let mut reached = PosSet(((1u32 << n) - 1) as u16);
     let mut previous = 0u64;
     let mut amount = carry;
-    let mut contributors = PosSet::EMPTY;
-    if carry > 0 {
-        for i in 0..n {
-            if antes[i].0 > 0 {
-                contributors.insert(i);
-            }
+    let mut contributors = carried_by;
+    let mut k = 0;
+    while k < n {
+        let level = contributions[order[k]];
+        if level > previous {
+            amount += (level - previous) * (n - k) as u64;
+            contributors.0 |= reached.0;
         }
-    }
-    for &level in &levels[..count] {
-        let mut contenders = PosSet::EMPTY;
-        for (i, &c) in contributions[..n].iter().enumerate() {
-            if c >= level {
-                amount += level - previous;
-                if level > previous {
-                    contributors.insert(i);
-                }
-                if live.contains(i) {
-                    contenders.insert(i);
-                }
-            }
-        }
+        let contenders = PosSet(reached.0 & live.0);
         // Merge with the previous pot when the same players contest both.
         if pots.len > 0 && pots.pots[pots.len - 1].contenders == contenders {
             pots.len -= 1;
@@ -174,6 +162,10 @@ pub fn form_pots(invested: &[Chips], antes: &[Chips], live: PosSet, ante_trimmin
         amount = 0;
         contributors = PosSet::EMPTY;
         previous = level;
+        while k < n && contributions[order[k]] == level {
+            reached.remove(order[k]);
+            k += 1;
+        }
     }
     pots
 }
@@ -217,5 +209,65 @@ mod tests {
         let side = pots.as_slice()[1];
         assert!(side.contenders.is_empty());
         assert_eq!(side.contributors, PosSet(0b110));
+    }
+
+    /// PokerKit's `State.pots`, transcribed line by line, as the reference.
+    fn pokerkit_pots(invested: &[u64], antes: &[u64], live: &[bool], trimming: bool) -> Vec<(u64, Vec<usize>)> {
+        let n = invested.len();
+        let mut contributions: Vec<u64> = invested.to_vec();
+        let mut amount = 0;
+        if !trimming {
+            for i in 0..n {
+                amount += antes[i];
+                contributions[i] -= antes[i];
+            }
+        }
+        let mut levels = contributions.clone();
+        levels.sort_unstable();
+        levels.dedup();
+        let mut previous = 0;
+        let mut pots: Vec<(u64, Vec<usize>)> = Vec::new();
+        for level in levels {
+            for i in 0..n {
+                if contributions[i] >= level {
+                    amount += level - previous;
+                }
+            }
+            let players: Vec<usize> = (0..n).filter(|&i| contributions[i] >= level && live[i]).collect();
+            while pots.last().is_some_and(|p| p.1 == players) {
+                amount += pots.pop().map_or(0, |p| p.0);
+            }
+            if amount > 0 {
+                pots.push((amount, players));
+            }
+            amount = 0;
+            previous = level;
+        }
+        pots
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pots_match_pokerkit(
+            seats in proptest::collection::vec((0u64..6, 0u64..3, proptest::bool::ANY), 2..=10),
+            trimming in proptest::bool::ANY,
+        ) {
+            // Small values so that equal contributions and merges happen often.
+            let invested: Vec<u64> = seats.iter().map(|s| s.0 * 50 + s.1).collect();
+            let antes: Vec<u64> = seats.iter().map(|s| s.1.min(s.0 * 50 + s.1)).collect();
+            let live: Vec<bool> = seats.iter().map(|s| s.2).collect();
+            let mut mask = PosSet::EMPTY;
+            for (i, &l) in live.iter().enumerate() {
+                if l {
+                    mask.insert(i);
+                }
+            }
+            let ours = form_pots(&chips(&invested), &chips(&antes), mask, trimming);
+            let expected = pokerkit_pots(&invested, &antes, &live, trimming);
+            let got: Vec<(u64, Vec<usize>)> =
+                ours.as_slice().iter().map(|p| (p.amount.0, p.contenders.iter().collect())).collect();
+            proptest::prop_assert_eq!(got, expected);
+            proptest::prop_assert_eq!(ours.total().0, invested.iter().sum::<u64>());
+        }
     }
 }

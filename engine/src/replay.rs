@@ -19,7 +19,9 @@ use crate::rules::{
 #[non_exhaustive]
 pub enum ReplayError {
     /// The variant is not one the engine plays.
-    #[error("unsupported variant {0:?}: the engine plays NT (no-limit hold'em), PO (pot-limit Omaha) and FT (fixed-limit hold'em)")]
+    #[error(
+        "unsupported variant {0:?}: the engine plays NT (no-limit hold'em), PO (pot-limit Omaha) and FT (fixed-limit hold'em)"
+    )]
     UnsupportedVariant(String),
     /// A field the variant needs is missing or out of range.
     #[error("field {field}: {why}")]
@@ -79,10 +81,9 @@ fn variant_of(hand: &HandHistory) -> Result<Variant, ReplayError> {
     match hand.variant.as_str() {
         "NT" => Ok(Variant::no_limit_holdem()),
         "PO" => Ok(Variant::pot_limit_omaha()),
-        "FT" => Ok(Variant::fixed_limit_holdem(
-            positive("small_bet", hand.small_bet)?,
-            positive("big_bet", hand.big_bet)?,
-        )),
+        "FT" => {
+            Ok(Variant::fixed_limit_holdem(positive("small_bet", hand.small_bet)?, positive("big_bet", hand.big_bet)?))
+        }
         other => Err(ReplayError::UnsupportedVariant(other.to_owned())),
     }
 }
@@ -139,12 +140,14 @@ fn cards_of(cards: &[Option<crate::cards::Card>], hole: HoleCardRule) -> Option<
 }
 
 /// The command an action stands for, `Ok(None)` for a no-op.
-fn command_of(hand: &HandHistory, index: usize, action: &Action, hole: HoleCardRule) -> Result<Option<Command>, ReplayError> {
-    let foreign = || ReplayError::ForeignAction {
-        index,
-        text: action.to_phh(hand.scale),
-        variant: hand.variant.clone(),
-    };
+fn command_of(
+    hand: &HandHistory,
+    index: usize,
+    action: &Action,
+    hole: HoleCardRule,
+) -> Result<Option<Command>, ReplayError> {
+    let foreign =
+        || ReplayError::ForeignAction { index, text: action.to_phh(hand.scale), variant: hand.variant.clone() };
     let too_many = |count: usize| ReplayError::Field {
         field: "actions",
         why: format!("action {index} '{}' has {count} cards; at most 5 are dealt at once", action.to_phh(hand.scale)),
@@ -158,7 +161,9 @@ fn command_of(hand: &HandHistory, index: usize, action: &Action, hole: HoleCardR
         }
         Action::Fold { player } => Command::Fold { pos: Pos(*player) },
         Action::CheckOrCall { player } => Command::CheckOrCall { pos: Pos(*player) },
-        Action::CompleteBetOrRaiseTo { player, amount } => Command::BetOrRaiseTo { pos: Pos(*player), to: Chips(*amount) },
+        Action::CompleteBetOrRaiseTo { player, amount } => {
+            Command::BetOrRaiseTo { pos: Pos(*player), to: Chips(*amount) }
+        }
         Action::Show { player, cards } => Command::ShowOrMuck {
             pos: Pos(*player),
             show: Show::Cards(cards_of(cards, hole).ok_or_else(|| too_many(cards.len()))?),
@@ -226,7 +231,11 @@ pub fn replay(hand: &HandHistory) -> Result<Replay, ReplayError> {
                     match repair(&state, true) {
                         Some(fix) if run(&mut state, &fix, &mut events).is_ok() => {}
                         _ => {
-                            return Err(ReplayError::Action { index, text: action.to_phh(hand.scale), rejection: first });
+                            return Err(ReplayError::Action {
+                                index,
+                                text: action.to_phh(hand.scale),
+                                rejection: first,
+                            });
                         }
                     }
                 }
