@@ -80,12 +80,12 @@ pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
             stats.events += events.len() as u64;
             let Some(legal) = legal_actions(&state) else { break };
             let pos = legal.actor;
-            let roll = rng.next_u32() % 100;
+            let roll = below(&mut rng, 100);
             command = match legal.raise {
                 Ok(range) if roll < 25 => {
                     let span = range.max.0 - range.min.0;
                     let to =
-                        if span == 0 || roll < 15 { range.min.0 } else { range.min.0 + rng.next_u64() % (span + 1) };
+                        if span == 0 || roll < 15 { range.min.0 } else { range.min.0 + below(&mut rng, span + 1) };
                     Command::BetOrRaiseTo { pos, to: Chips(to) }
                 }
                 _ if roll < 55 && !legal.call.is_zero() => Command::Fold { pos },
@@ -99,4 +99,10 @@ pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
         stats.hands += 1;
     }
     stats
+}
+
+/// A number below `n` by multiply-and-shift: a bot's whim needs no exact uniformity, and
+/// a division per action would cost more than the rules.
+fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }

@@ -325,8 +325,8 @@ pub enum Event {
     },
     /// The hand is over.
     HandEnded {
-        /// Every position's stack.
-        stacks: [Chips; MAX_PLAYERS],
+        /// Every position's stack, position 0 first.
+        stacks: Vec<Chips>,
     },
 }
 
@@ -894,7 +894,7 @@ pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -
         return Ok(());
     }
     let mut next = state.clone();
-    let mut emit = Emitter { state: &mut next, out };
+    let mut emit = Emitter { state: &mut next, out, view: None };
     emit.emit(first);
     if let Command::Start(setup) = command {
         emit.post_forced_bets(setup);
@@ -914,7 +914,7 @@ pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -
 /// As [`decide`].
 pub fn execute(state: &mut HandState, command: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
     let first = check(state, command)?;
-    let mut emit = Emitter { state, out };
+    let mut emit = Emitter { state, out, view: None };
     emit.emit(first);
     if let Command::Start(setup) = command {
         emit.post_forced_bets(setup);
@@ -1132,6 +1132,8 @@ fn check_show(s: &HandState, pos: Pos, show: &Show) -> Result<Event, Rejection> 
 struct Emitter<'a> {
     state: &'a mut HandState,
     out: &'a mut Vec<Event>,
+    /// The automatic showdown's view, handed to `finish` when the board has not changed.
+    view: Option<ShowdownView>,
 }
 
 impl Emitter<'_> {
@@ -1168,7 +1170,10 @@ impl Emitter<'_> {
                     }
                     let street = s.street.unwrap_or(Street::River);
                     match street.next() {
-                        Some(next) if s.all_in => self.emit(Event::StreetStarted { street: next }),
+                        Some(next) if s.all_in => {
+                            self.view = None;
+                            self.emit(Event::StreetStarted { street: next });
+                        }
                         _ => self.finish(),
                     }
                 }
@@ -1287,11 +1292,19 @@ impl Emitter<'_> {
     /// Shows a hand that can still win (every hand when all are all in) and mucks the
     /// others, in showdown order: PokerKit's default `show_or_muck_hole_cards()`.
     fn show_down_automatically(&mut self) {
+        if self.state.all_in {
+            // Everyone all in shows: nothing to weigh.
+            while let Some(pos) = self.state.showdown_next() {
+                let cards = self.state.hole[pos.idx()];
+                self.emit(Event::CardsShown { pos, cards, voluntary: false });
+            }
+            return;
+        }
         let mut view = ShowdownView::new(self.state);
         while let Some(pos) = self.state.showdown_next() {
             let i = pos.idx();
             let s = &*self.state;
-            if s.all_in || view.can_win_now(i) {
+            if view.can_win_now(i) {
                 self.emit(Event::CardsShown { pos, cards: s.hole[i], voluntary: false });
                 view.up[i] = view.up_after_show(self.state, i);
             } else {
@@ -1299,11 +1312,17 @@ impl Emitter<'_> {
                 view.live.remove(i);
             }
         }
+        self.view = Some(view);
     }
 
     /// Kills hands that cannot win, forms the pots, pushes them and ends the hand.
     fn finish(&mut self) {
-        let view = ShowdownView::new(self.state);
+        let view = match self.view.take() {
+            Some(view) => view,
+            // Everybody else folded: nothing to compare, only the pots.
+            None if self.state.live.len() == 1 => ShowdownView::pots_only(self.state),
+            None => ShowdownView::new(self.state),
+        };
         let mut doomed = PosSet::EMPTY;
         if self.state.live.len() > 1 {
             for i in self.state.live.iter() {
@@ -1317,8 +1336,9 @@ impl Emitter<'_> {
         }
         let s = &*self.state;
         let n = s.players as usize;
-        // Killing changes who contests each pot, so the pots are formed again only then.
-        let pots = if doomed.is_empty() {
+        // Mucks and kills change who contests each pot (and so which pots merge): the pots
+        // are formed again only then.
+        let pots = if view.formed_with == s.live {
             view.pots
         } else {
             form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming)
@@ -1373,7 +1393,8 @@ impl Emitter<'_> {
                 }
             }
         }
-        let stacks = self.state.stacks;
+        // The one allocation of a hand's end; it keeps every other event small.
+        let stacks = self.state.stacks().to_vec();
         self.emit(Event::HandEnded { stacks });
     }
 
@@ -1443,6 +1464,9 @@ fn all_known_face_up(s: &HandState, i: usize) -> bool {
 /// player's face-up hand. Mucks and shows update it as the showdown goes on.
 struct ShowdownView {
     pots: crate::pots::Pots,
+    /// Who was in the hand when `pots` were formed.
+    formed_with: PosSet,
+    /// Who is in the hand now.
     live: PosSet,
     /// Hands from every known hole card (PokerKit's `get_hand`).
     full: [Option<HandRank>; MAX_PLAYERS],
@@ -1469,9 +1493,22 @@ impl ShowdownView {
         }
         ShowdownView {
             pots: form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming),
+            formed_with: s.live,
             live: s.live,
             full,
             up,
+        }
+    }
+
+    /// The pots alone, when one player is left and no hand is compared.
+    fn pots_only(s: &HandState) -> ShowdownView {
+        let n = s.players as usize;
+        ShowdownView {
+            pots: form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming),
+            formed_with: s.live,
+            live: s.live,
+            full: [None; MAX_PLAYERS],
+            up: [None; MAX_PLAYERS],
         }
     }
 
