@@ -314,7 +314,7 @@ pub enum Event {
         undetermined: bool,
     },
     /// A pot nobody contests any more (every contender folded) went back to the players
-    /// who put it in, where PokerKit would burn it.
+    /// who put it in, each their own share, where PokerKit would burn it.
     PotReturned {
         /// Which pot.
         pot: u8,
@@ -1400,13 +1400,10 @@ impl Emitter<'_> {
 
     /// Gives a pot nobody contests back to the players who put it in, level by level.
     fn return_pot(&mut self, k: u8, pot: &Pot) {
-        // Each contributor's share is what they put in above the previous pots' levels; an
-        // even split with the odd chips to the first contributor keeps every chip.
-        let count = u64::from(pot.contributors.len().max(1));
-        let share = pot.amount.0 / count;
-        let odd = pot.amount.0 % count;
-        for (j, i) in pot.contributors.iter().enumerate() {
-            let amount = Chips(share + if j == 0 { odd } else { 0 });
+        let s = &*self.state;
+        let n = s.players as usize;
+        let shares = pot.shares(&s.invested[..n], &s.antes[..n], s.ante_trimming);
+        for (i, &amount) in shares.iter().enumerate().take(n) {
             if !amount.is_zero() {
                 self.emit(Event::PotReturned { pot: k, pos: Pos(i as u8), amount });
             }

@@ -5,7 +5,8 @@
 //! level; consecutive pots contested by the same players merge. When antes are not trimmed
 //! (`ante_trimming_status = false`), every ante goes to the first pot whatever the player's
 //! stack. Unlike PokerKit, a pot that no player still in the hand contests is kept, with an
-//! empty set of contenders, so that the caller can return it rather than burn it.
+//! empty set of contenders and the levels it spans, so that the caller can give each player
+//! back exactly their share ([`Pot::shares`]) rather than burn it.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,8 +77,29 @@ pub struct Pot {
     pub amount: Chips,
     /// Players still in the hand who contest it; empty if every contender folded.
     pub contenders: PosSet,
-    /// Players who put chips into it (contenders or not), for returning an uncontested pot.
-    pub contributors: PosSet,
+    /// The pot holds the part of each contribution above this level …
+    pub floor: Chips,
+    /// … up to this level (contributions here leave out untrimmed antes).
+    pub ceiling: Chips,
+    /// Whether the untrimmed antes went to this pot (the first one).
+    pub holds_antes: bool,
+}
+
+impl Pot {
+    /// What each player put into this pot, so that a pot nobody contests can go back
+    /// exactly: the part of each contribution between the floor and the ceiling, plus the
+    /// ante when the antes went here. The shares add up to the pot.
+    #[must_use]
+    pub fn shares(&self, invested: &[Chips], antes: &[Chips], ante_trimming: bool) -> [Chips; MAX_PLAYERS] {
+        let mut out = [Chips::ZERO; MAX_PLAYERS];
+        for (i, share) in out.iter_mut().enumerate().take(invested.len()) {
+            let ante = if ante_trimming { Chips::ZERO } else { antes[i] };
+            let contribution = invested[i] - ante;
+            let part = contribution.min(self.ceiling).saturating_sub(self.floor);
+            *share = part + if self.holds_antes { ante } else { Chips::ZERO };
+        }
+        out
+    }
 }
 
 /// The pots of a hand, main pot first; at most one per player.
@@ -116,13 +138,11 @@ pub fn form_pots(invested: &[Chips], antes: &[Chips], live: PosSet, ante_trimmin
     debug_assert!(n <= MAX_PLAYERS && antes.len() == n);
     let mut contributions = [0u64; MAX_PLAYERS];
     let mut carry = 0u64;
-    let mut carried_by = PosSet::EMPTY;
     for i in 0..n {
         contributions[i] = invested[i].0;
-        if !ante_trimming && antes[i].0 > 0 {
+        if !ante_trimming {
             contributions[i] -= antes[i].0;
             carry += antes[i].0;
-            carried_by.insert(i);
         }
     }
     // Players in increasing order of contribution: insertion sort of at most ten values.
@@ -141,26 +161,31 @@ pub fn form_pots(invested: &[Chips], antes: &[Chips], live: PosSet, ante_trimmin
     let mut reached = PosSet(((1u32 << n) - 1) as u16);
     let mut previous = 0u64;
     let mut amount = carry;
-    let mut contributors = carried_by;
     let mut k = 0;
     while k < n {
         let level = contributions[order[k]];
-        if level > previous {
-            amount += (level - previous) * (n - k) as u64;
-            contributors.0 |= reached.0;
-        }
+        amount += (level - previous) * (n - k) as u64;
         let contenders = PosSet(reached.0 & live.0);
+        let mut pot = Pot {
+            amount: Chips::ZERO,
+            contenders,
+            floor: Chips(previous),
+            ceiling: Chips(level),
+            holds_antes: carry > 0 && pots.len == 0,
+        };
         // Merge with the previous pot when the same players contest both.
         if pots.len > 0 && pots.pots[pots.len - 1].contenders == contenders {
             pots.len -= 1;
-            amount += pots.pots[pots.len].amount.0;
-            contributors.0 |= pots.pots[pots.len].contributors.0;
+            let merged = pots.pots[pots.len];
+            amount += merged.amount.0;
+            pot.floor = merged.floor;
+            pot.holds_antes = merged.holds_antes;
         }
         if amount > 0 {
-            pots.push(Pot { amount: Chips(amount), contenders, contributors });
+            pot.amount = Chips(amount);
+            pots.push(pot);
         }
         amount = 0;
-        contributors = PosSet::EMPTY;
         previous = level;
         while k < n && contributions[order[k]] == level {
             reached.remove(order[k]);
@@ -202,13 +227,16 @@ mod tests {
     }
 
     #[test]
-    fn a_pot_every_contender_folded_is_kept_with_its_contributors() {
-        let invested = chips(&[10, 50, 50]);
-        let pots = form_pots(&invested, &chips(&[0; 3]), PosSet(0b001), false);
-        assert_eq!(pots.total(), Chips(110));
+    fn a_pot_every_contender_folded_is_kept_with_exact_shares() {
+        let invested = chips(&[10, 50, 30]);
+        let antes = chips(&[0; 3]);
+        let pots = form_pots(&invested, &antes, PosSet(0b001), false);
+        assert_eq!(pots.total(), Chips(90));
+        // Levels 10 (main, contested by p1), then 30 and 50 merge: nobody contests them.
         let side = pots.as_slice()[1];
         assert!(side.contenders.is_empty());
-        assert_eq!(side.contributors, PosSet(0b110));
+        assert_eq!(side.amount, Chips(60));
+        assert_eq!(&side.shares(&invested, &antes, false)[..3], &chips(&[0, 40, 20])[..]);
     }
 
     /// PokerKit's `State.pots`, transcribed line by line, as the reference.
@@ -268,6 +296,10 @@ mod tests {
                 ours.as_slice().iter().map(|p| (p.amount.0, p.contenders.iter().collect())).collect();
             proptest::prop_assert_eq!(got, expected);
             proptest::prop_assert_eq!(ours.total().0, invested.iter().sum::<u64>());
+            for pot in ours.as_slice() {
+                let shares = pot.shares(&chips(&invested), &chips(&antes), trimming);
+                proptest::prop_assert_eq!(shares.iter().map(|c| c.0).sum::<u64>(), pot.amount.0);
+            }
         }
     }
 }
