@@ -1535,6 +1535,10 @@ impl ShowdownView {
 }
 
 /// Applies one event. Total for every event [`decide`] emits; never fails.
+///
+/// Inlined into its callers, with the rarer transitions out of line, so that the common
+/// events (actions, cards) cost a few stores each.
+#[inline]
 pub fn apply(s: &mut HandState, event: &Event) {
     match event {
         Event::HandStarted(setup) => start(s, setup),
@@ -1670,6 +1674,7 @@ pub fn apply(s: &mut HandState, event: &Event) {
     }
 }
 
+#[inline(never)]
 fn start(s: &mut HandState, setup: &HandSetup) {
     let n = setup.players as usize;
     *s = HandState {
@@ -1704,6 +1709,7 @@ fn dealt(s: &mut HandState) {
     }
 }
 
+#[inline(never)]
 fn begin_betting(s: &mut HandState) {
     let n = s.players as usize;
     s.phase = Phase::Betting;
@@ -1712,19 +1718,20 @@ fn begin_betting(s: &mut HandState) {
     let opener = if s.max_bet.is_zero() {
         0
     } else {
-        // Largest blind bet, ties to the later position; posts count as negative, others as 0.
+        // After the largest blind bet, ties to the later position; posts count as negative
+        // amounts and other bets as zero (PokerKit: `bets[i] * sign(blinds[i])`).
         let mut best = (i128::MIN, 0);
         for i in 0..n {
-            let sign: i128 = if s.blinds.contains(i) {
-                1
+            let bet = i128::from(s.bets[i].0);
+            let key = if s.blinds.contains(i) {
+                bet
             } else if s.posts.contains(i) {
-                -1
+                -bet
             } else {
                 0
             };
-            let key = (sign * i128::from(s.bets[i].0), i);
-            if key >= best {
-                best = key;
+            if key >= best.0 {
+                best = (key, i);
             }
         }
         following(best.1, n)
@@ -1738,9 +1745,9 @@ fn begin_betting(s: &mut HandState) {
     if s.live.len() > 1 {
         let second = s.second_largest_commitment();
         for i in s.live.iter() {
-            // PokerKit's effective stack: what the player can still lose to the others.
-            let effective = s.stacks[i].min(second.saturating_sub(s.bets[i]));
-            if !s.stacks[i].is_zero() && !effective.is_zero() {
+            // PokerKit's effective stack, min(stack, second largest bet + stack - bet), must
+            // be above zero: the player has chips and can still lose some of them.
+            if !s.stacks[i].is_zero() && second > s.bets[i] {
                 to_act.insert(i);
             }
         }
@@ -1762,6 +1769,7 @@ fn acted(s: &mut HandState, i: usize) {
     s.actor = next_in(s.to_act, following(i, n), n).unwrap_or(0) as u8;
 }
 
+#[inline(never)]
 fn raised(s: &mut HandState, i: usize, to: Chips, added: Chips) {
     let n = s.players as usize;
     let raise = to - s.max_bet();
@@ -1791,6 +1799,7 @@ fn raised(s: &mut HandState, i: usize, to: Chips, added: Chips) {
     s.actor = next_in(to_act, following(i, n), n).unwrap_or(0) as u8;
 }
 
+#[inline(never)]
 fn show(s: &mut HandState, i: usize, shown: &Cards) {
     let hole = s.hole[i];
     let held = hole.len();
