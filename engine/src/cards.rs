@@ -140,7 +140,7 @@ impl FromStr for Card {
 /// when one pair is not a card. Duplicates are not checked here: see [`check_distinct`].
 pub fn parse_cards(text: &str) -> Result<Vec<Option<Card>>, CardError> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 || !text.is_ascii() {
+    if !bytes.len().is_multiple_of(2) || !text.is_ascii() {
         return Err(CardError::MalformedList(text.to_owned()));
     }
     bytes

@@ -780,10 +780,10 @@ impl HandState {
         if call < self.raise_size {
             return Some(NoRaise::ShortAllIn);
         }
-        if let Some(cap) = self.cap() {
-            if self.raises >= cap {
-                return Some(NoRaise::Capped { cap });
-            }
+        if let Some(cap) = self.cap()
+            && self.raises >= cap
+        {
+            return Some(NoRaise::Capped { cap });
         }
         if !self.short_all_in_sum.is_zero() && self.short_all_in_sum < self.raise_size && self.acted.contains(i) {
             return Some(NoRaise::AlreadyActed);
@@ -963,10 +963,10 @@ fn check(s: &HandState, command: &Command) -> Result<Event, Rejection> {
         | Command::BetOrRaiseTo { pos, .. }
         | Command::ShowOrMuck { pos, .. } => Some(*pos),
     };
-    if let Some(pos) = pos {
-        if pos.0 >= n {
-            return Err(Rejection::NoSuchPosition { pos, players: n });
-        }
+    if let Some(pos) = pos
+        && pos.0 >= n
+    {
+        return Err(Rejection::NoSuchPosition { pos, players: n });
     }
     match command {
         Command::Start(_) => unreachable!("handled above"),
@@ -1188,9 +1188,9 @@ impl Emitter<'_> {
         let heads_up = n == 2;
         let mut any_ante = false;
         let mut effective_ante = [Chips::ZERO; MAX_PLAYERS];
-        for i in 0..n {
+        for (i, effective) in effective_ante.iter_mut().enumerate().take(n) {
             let ante = setup.antes[if heads_up { 1 - i } else { i }].min(setup.stacks[i]);
-            effective_ante[i] = ante;
+            *effective = ante;
             if !ante.is_zero() {
                 any_ante = true;
                 self.emit(Event::AntePosted { pos: Pos(i as u8), amount: ante });
@@ -1203,9 +1203,9 @@ impl Emitter<'_> {
             let collected = self.state.bets[..n].iter().copied().sum();
             self.emit(Event::StreetClosed { street: None, collected, all_in: false });
         }
-        for i in 0..n {
+        for (i, &ante) in effective_ante.iter().enumerate().take(n) {
             let forced = setup.forced[if heads_up { 1 - i } else { i }];
-            let amount = forced.amount().min(setup.stacks[i] - effective_ante[i]);
+            let amount = forced.amount().min(setup.stacks[i] - ante);
             if !amount.is_zero() {
                 let post = matches!(forced, Forced::Post(_));
                 self.emit(Event::BlindPosted { pos: Pos(i as u8), amount, post });

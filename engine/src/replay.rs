@@ -10,9 +10,7 @@
 use crate::chips::Chips;
 use crate::hand::{Cards, Command, Event, HandState, Phase, Rejection, Show, apply, decide_into};
 use crate::phh::{Action, HandHistory, Stack};
-use crate::rules::{
-    BettingStructure, Forced, FreeFoldPolicy, HandSetup, HoleCardRule, MAX_PLAYERS, Pos, ShowdownPolicy, Variant,
-};
+use crate::rules::{BettingStructure, Forced, FreeFoldPolicy, HandSetup, MAX_PLAYERS, Pos, ShowdownPolicy, Variant};
 
 /// Why a hand history cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,17 +133,13 @@ pub fn setup_of(hand: &HandHistory) -> Result<HandSetup, ReplayError> {
     Ok(setup)
 }
 
-fn cards_of(cards: &[Option<crate::cards::Card>], hole: HoleCardRule) -> Option<Cards> {
-    (cards.len() <= 5 && cards.len() <= hole.hole_count().max(5)).then(|| Cards::new(cards))
+/// Cards of one action: at most five are dealt or shown at once.
+fn cards_of(cards: &[Option<crate::cards::Card>]) -> Option<Cards> {
+    (cards.len() <= 5).then(|| Cards::new(cards))
 }
 
 /// The command an action stands for, `Ok(None)` for a no-op.
-fn command_of(
-    hand: &HandHistory,
-    index: usize,
-    action: &Action,
-    hole: HoleCardRule,
-) -> Result<Option<Command>, ReplayError> {
+fn command_of(hand: &HandHistory, index: usize, action: &Action) -> Result<Option<Command>, ReplayError> {
     let foreign =
         || ReplayError::ForeignAction { index, text: action.to_phh(hand.scale), variant: hand.variant.clone() };
     let too_many = |count: usize| ReplayError::Field {
@@ -154,10 +148,10 @@ fn command_of(
     };
     Ok(Some(match action {
         Action::DealHole { player, cards } => {
-            Command::DealHole { pos: Pos(*player), cards: cards_of(cards, hole).ok_or_else(|| too_many(cards.len()))? }
+            Command::DealHole { pos: Pos(*player), cards: cards_of(cards).ok_or_else(|| too_many(cards.len()))? }
         }
         Action::DealBoard { cards } => {
-            Command::DealBoard { cards: cards_of(cards, hole).ok_or_else(|| too_many(cards.len()))? }
+            Command::DealBoard { cards: cards_of(cards).ok_or_else(|| too_many(cards.len()))? }
         }
         Action::Fold { player } => Command::Fold { pos: Pos(*player) },
         Action::CheckOrCall { player } => Command::CheckOrCall { pos: Pos(*player) },
@@ -166,7 +160,7 @@ fn command_of(
         }
         Action::Show { player, cards } => Command::ShowOrMuck {
             pos: Pos(*player),
-            show: Show::Cards(cards_of(cards, hole).ok_or_else(|| too_many(cards.len()))?),
+            show: Show::Cards(cards_of(cards).ok_or_else(|| too_many(cards.len()))?),
         },
         Action::Muck { player } => Command::ShowOrMuck { pos: Pos(*player), show: Show::Muck },
         Action::NoOp => return Ok(None),
@@ -181,20 +175,18 @@ fn repair(state: &HandState, actions_left: bool) -> Option<Command> {
     if let Some(pos) = state.hole_dealee() {
         return Some(Command::DealHole { pos, cards: Cards::new(&[None]) });
     }
-    if actions_left {
-        if let Some(legal) = crate::hand::legal_actions(state) {
-            return Some(if legal.call.is_zero() {
-                Command::CheckOrCall { pos: legal.actor }
-            } else {
-                Command::Fold { pos: legal.actor }
-            });
-        }
+    if actions_left && let Some(legal) = crate::hand::legal_actions(state) {
+        return Some(if legal.call.is_zero() {
+            Command::CheckOrCall { pos: legal.actor }
+        } else {
+            Command::Fold { pos: legal.actor }
+        });
     }
-    if state.phase() == Phase::Showdown {
-        if let Some(pos) = state.showdown_next() {
-            let held = state.hole_cards(pos).len();
-            return Some(Command::ShowOrMuck { pos, show: Show::Cards(Cards::new(&vec![None; held])) });
-        }
+    if state.phase() == Phase::Showdown
+        && let Some(pos) = state.showdown_next()
+    {
+        let held = state.hole_cards(pos).len();
+        return Some(Command::ShowOrMuck { pos, show: Show::Cards(Cards::new(&[None; 5][..held])) });
     }
     None
 }
@@ -205,7 +197,6 @@ fn repair(state: &HandState, actions_left: bool) -> Option<Command> {
 /// A [`ReplayError`] naming the field or the action that cannot be replayed.
 pub fn replay(hand: &HandHistory) -> Result<Replay, ReplayError> {
     let setup = setup_of(hand)?;
-    let hole = setup.variant.hole_cards;
     let mut state = HandState::new();
     let mut events = Vec::new();
     let mut buf = Vec::new();
@@ -215,13 +206,12 @@ pub fn replay(hand: &HandHistory) -> Result<Replay, ReplayError> {
         for e in &buf {
             apply(state, e);
         }
-        events.extend(buf.drain(..));
+        events.append(&mut buf);
         Ok(())
     };
     run(&mut state, &Command::Start(Box::new(setup)), &mut events).map_err(ReplayError::Setup)?;
-    let total = hand.actions.len();
     for (index, action) in hand.actions.iter().enumerate() {
-        let Some(command) = command_of(hand, index, action, hole)? else { continue };
+        let Some(command) = command_of(hand, index, action)? else { continue };
         let mut first_rejection = None;
         loop {
             match run(&mut state, &command, &mut events) {
@@ -241,7 +231,6 @@ pub fn replay(hand: &HandHistory) -> Result<Replay, ReplayError> {
                 }
             }
         }
-        let _ = total;
     }
     // No action left: PokerKit still deals missing hole cards and shows down what is left.
     while state.phase() != Phase::Complete {
