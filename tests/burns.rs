@@ -8,10 +8,10 @@ use showdown::engine::replay::replay;
 
 #[test]
 fn burned_pots_go_back_to_their_contributors() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/burns/burns-s12-60.phhs");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/burns/burns-s12-40.phhs");
     let text = std::fs::read_to_string(path).expect("the burn corpus ships with the repository");
     let hands = parse_phhs(&text).expect("the file is PHH");
-    assert_eq!(hands.len(), 60);
+    assert_eq!(hands.len(), 40);
     let units = |stacks: &[Stack]| -> Vec<u64> {
         stacks
             .iter()

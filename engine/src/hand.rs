@@ -461,6 +461,15 @@ pub enum Rejection {
         /// The card.
         card: Card,
     },
+    /// A show of a card the engine dealt elsewhere or not at all (tables that deal from
+    /// their own deck know every hole card).
+    #[error("{pos} was not dealt {card} and cannot show it")]
+    NotDealtToPlayer {
+        /// Who.
+        pos: Pos,
+        /// The card.
+        card: Card,
+    },
     /// A show or muck outside the showdown, or by a player not in it.
     #[error("{pos} has nothing to show or muck now")]
     NotInShowdown {
@@ -1070,33 +1079,17 @@ fn check_turn(s: &HandState, pos: Pos) -> Result<usize, Rejection> {
 fn check_show(s: &HandState, pos: Pos, show: &Show) -> Result<Event, Rejection> {
     let i = pos.idx();
     let hole = &s.hole[i];
+    // After the hand, anyone dealt in may show what they held; nothing else changes.
     let voluntary = s.phase == Phase::Complete;
     if voluntary {
-        // After the hand, anyone dealt in may show what they held; nothing else changes.
-        return match show {
-            Show::Muck => Err(Rejection::HandOver),
-            Show::All => {
-                if hole.is_empty() || hole.as_slice().iter().any(Option::is_none) {
-                    return Err(Rejection::UnknownCardShown { pos });
-                }
-                Ok(Event::CardsShown { pos, cards: *hole, voluntary })
-            }
-            Show::Cards(cards) => {
-                if cards.len() > s.hole_rule().hole_count() {
-                    return Err(Rejection::TooManyCardsShown {
-                        pos,
-                        held: s.hole_rule().hole_count() as u8,
-                        count: cards.len() as u8,
-                    });
-                }
-                Ok(Event::CardsShown { pos, cards: *cards, voluntary })
-            }
-        };
-    }
-    if s.phase != Phase::Showdown || !s.to_show.contains(i) {
+        if hole.is_empty() {
+            return Err(Rejection::NotInShowdown { pos });
+        }
+    } else if s.phase != Phase::Showdown || !s.to_show.contains(i) {
         return Err(Rejection::NotInShowdown { pos });
     }
     match show {
+        Show::Muck if voluntary => Err(Rejection::HandOver),
         Show::Muck => Ok(Event::CardsMucked { pos }),
         Show::All => {
             if hole.as_slice().iter().any(Option::is_none) {
@@ -1104,28 +1097,41 @@ fn check_show(s: &HandState, pos: Pos, show: &Show) -> Result<Event, Rejection> 
             }
             Ok(Event::CardsShown { pos, cards: *hole, voluntary })
         }
-        Show::Cards(shown) => {
-            let held = hole.len();
-            if shown.len() > held {
-                return Err(Rejection::TooManyCardsShown { pos, held: held as u8, count: shown.len() as u8 });
-            }
-            // PokerKit's reading: the known cards shown go face up; before the last street the
-            // player's other known hole cards stay in the hand face down; the rest is unknown.
-            let mut result = Cards::EMPTY;
-            let mut own = CardSet::EMPTY;
-            for card in hole.known() {
-                own.insert(card);
-            }
-            let mut seen = s.used;
-            for card in shown.known() {
-                if !own.contains(card) && !seen.insert(card) {
-                    return Err(Rejection::DuplicateCard { card });
-                }
-                result.push(Some(card));
-            }
-            Ok(Event::CardsShown { pos, cards: result, voluntary })
-        }
+        Show::Cards(shown) => Ok(Event::CardsShown { pos, cards: check_shown_cards(s, pos, shown)?, voluntary }),
     }
+}
+
+/// The known cards of a show, checked: no card twice; a card the player was not dealt is
+/// refused when the engine deals from its own deck (it knows every hole card), and in a
+/// replay must be a card not yet in play (PokerKit lets a show name cards the file never
+/// dealt).
+fn check_shown_cards(s: &HandState, pos: Pos, shown: &Cards) -> Result<Cards, Rejection> {
+    let hole = &s.hole[pos.idx()];
+    let held = hole.len();
+    if shown.len() > held {
+        return Err(Rejection::TooManyCardsShown { pos, held: held as u8, count: shown.len() as u8 });
+    }
+    let mut own = CardSet::EMPTY;
+    for card in hole.known() {
+        own.insert(card);
+    }
+    let mut in_show = CardSet::EMPTY;
+    let mut result = Cards::EMPTY;
+    for card in shown.known() {
+        if !in_show.insert(card) {
+            return Err(Rejection::DuplicateCard { card });
+        }
+        if !own.contains(card) {
+            if s.deck.is_some() {
+                return Err(Rejection::NotDealtToPlayer { pos, card });
+            }
+            if s.used.contains(card) {
+                return Err(Rejection::DuplicateCard { card });
+            }
+        }
+        result.push(Some(card));
+    }
+    Ok(result)
 }
 
 /// Applies events to a state being decided and appends them to the output.
@@ -1346,6 +1352,9 @@ impl Emitter<'_> {
         let ranks = view.up;
         let shown: [bool; MAX_PLAYERS] = std::array::from_fn(|i| s.face_up[i] != 0);
         let single = s.live.len() == 1;
+        // Hands were compared (a showdown, perhaps with the losers killed): the winner's
+        // rank is reported even when only they are left.
+        let compared = view.formed_with.len() > 1;
         let odd_chips = s.odd_chips;
         for (k, pot) in pots.as_slice().iter().enumerate() {
             let k = k as u8;
@@ -1360,7 +1369,7 @@ impl Emitter<'_> {
                     pot: k,
                     pos: Pos(winner as u8),
                     amount: pot.amount,
-                    rank: None,
+                    rank: if compared { ranks[winner] } else { None },
                     undetermined: false,
                 });
                 continue;

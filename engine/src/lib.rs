@@ -13,3 +13,7 @@ pub mod phh;
 pub mod pots;
 pub mod replay;
 pub mod rules;
+pub mod table;
+
+/// The provably fair deck check, for clients and auditors: `showdown_engine::fairness::verify`.
+pub use table::fairness;
