@@ -14,6 +14,9 @@ pub mod pots;
 pub mod replay;
 pub mod rules;
 pub mod table;
+// Behind the feature `proptest`; also built for the crate's own tests, which share its auditor.
+#[cfg(any(test, feature = "proptest"))]
+pub mod testing;
 
 /// The provably fair deck check, for clients and auditors: `showdown_engine::fairness::verify`.
 pub use table::fairness;

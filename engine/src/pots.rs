@@ -256,8 +256,8 @@ mod tests {
         let mut previous = 0;
         let mut pots: Vec<(u64, Vec<usize>)> = Vec::new();
         for level in levels {
-            for i in 0..n {
-                if contributions[i] >= level {
+            for &c in &contributions {
+                if c >= level {
                     amount += level - previous;
                 }
             }

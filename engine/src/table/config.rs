@@ -67,6 +67,10 @@ pub struct TableConfig {
 }
 
 impl TableConfig {
+    /// The largest maximum buy-in: ten full stacks stay far inside a `u64`, and so does every
+    /// pot. (The chips on a table as a whole are capped by [`super::MAX_TABLE_CHIPS`].)
+    pub const MAX_BUY_IN_LIMIT: Chips = Chips(Chips::UNBOUNDED.0 / MAX_SEATS as u64);
+
     /// A six-seat no-limit hold'em table with these blinds, buy-ins of 40 to 200 big
     /// blinds, 15 seconds per action and a 60-second time bank: a starting point for hosts
     /// and tests.
@@ -107,6 +111,12 @@ impl TableConfig {
         }
         if self.min_buy_in > self.max_buy_in {
             return Err(ConfigRejection::MinBuyInAboveMax { min: self.min_buy_in, max: self.max_buy_in });
+        }
+        if self.max_buy_in > TableConfig::MAX_BUY_IN_LIMIT {
+            return Err(ConfigRejection::MaxBuyInTooLarge {
+                max: self.max_buy_in,
+                limit: TableConfig::MAX_BUY_IN_LIMIT,
+            });
         }
         // Only the variants tested against PokerKit are offered (see docs/RULES.md).
         let supported = matches!(
@@ -169,6 +179,14 @@ pub enum ConfigRejection {
         min: Chips,
         /// The maximum asked for.
         max: Chips,
+    },
+    /// A maximum buy-in so large that a full table could overflow the engine's chip counts.
+    #[error("the maximum buy-in {max} is above the limit {limit}")]
+    MaxBuyInTooLarge {
+        /// The maximum asked for.
+        max: Chips,
+        /// The largest allowed, [`TableConfig::MAX_BUY_IN_LIMIT`].
+        limit: Chips,
     },
     /// A variant the engine does not offer at live tables.
     #[error("variant {code} is not supported: tables play NT, PO or FT")]

@@ -60,6 +60,10 @@ use crate::rules::{Forced, HandSetup, MAX_PLAYERS, Pos, ShowdownPolicy};
 /// upcaster.
 pub const SCHEMA_VERSION: u16 = 1;
 
+/// The most chips one table may hold at once (stacks, bets and pots): buy-ins and top-ups
+/// that would pass it are refused, so no chip count inside a hand can overflow.
+pub const MAX_TABLE_CHIPS: Chips = Chips::UNBOUNDED;
+
 /// A seat at the table, `0..config.seats`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -496,6 +500,16 @@ pub enum TableRejection {
         /// The maximum.
         max: Chips,
     },
+    /// A buy-in or top-up that would put more than [`MAX_TABLE_CHIPS`] on the table.
+    #[error("{amount} more chips would put more than {limit} on the table, which holds {on_table}")]
+    TableChipsLimit {
+        /// Chips on the table now.
+        on_table: Chips,
+        /// The amount asked.
+        amount: Chips,
+        /// [`MAX_TABLE_CHIPS`].
+        limit: Chips,
+    },
     /// A top-up by a player dealt into the running hand.
     #[error("{player} is in a hand: top up between hands")]
     TopUpDuringHand {
@@ -636,8 +650,9 @@ pub struct Table {
     secret: Option<([u8; 32], [u8; 32])>,
     turn: Option<Turn>,
     last_now_ms: u64,
-    bought_in: Chips,
-    cashed_out: Chips,
+    /// Lifetime totals grow without bound over a long session: kept wide.
+    bought_in: u128,
+    cashed_out: u128,
 }
 
 impl Table {
@@ -743,16 +758,25 @@ impl Table {
         self.last_now_ms
     }
 
-    /// Chips that came onto the table (buy-ins and top-ups).
+    /// Chips that came onto the table over its life (buy-ins and top-ups).
     #[must_use]
-    pub const fn bought_in(&self) -> Chips {
+    pub const fn bought_in(&self) -> u128 {
         self.bought_in
     }
 
-    /// Chips that left the table (cash-outs).
+    /// Chips that left the table over its life (cash-outs).
     #[must_use]
-    pub const fn cashed_out(&self) -> Chips {
+    pub const fn cashed_out(&self) -> u128 {
         self.cashed_out
+    }
+
+    /// Refuses chips that would put more than [`MAX_TABLE_CHIPS`] on the table.
+    fn check_room_for(&self, amount: Chips) -> Result<(), TableRejection> {
+        let on_table = self.chips_on_table();
+        match on_table.checked_add(amount) {
+            Some(total) if total <= MAX_TABLE_CHIPS => Ok(()),
+            _ => Err(TableRejection::TableChipsLimit { on_table, amount, limit: MAX_TABLE_CHIPS }),
+        }
     }
 
     /// Every chip on the table: stacks, bets and pots.
@@ -781,7 +805,7 @@ impl Table {
     /// top-ups less cash-outs.
     #[must_use]
     pub fn chips_conserved(&self) -> bool {
-        self.bought_in.checked_sub(self.cashed_out) == Some(self.chips_on_table())
+        self.bought_in.checked_sub(self.cashed_out) == Some(u128::from(self.chips_on_table().0))
     }
 
     /// What a viewer may see now.
@@ -841,7 +865,7 @@ pub fn apply(t: &mut Table, recorded: &Recorded) {
             });
         }
         TableEvent::BoughtIn { seat, amount, stack, .. } | TableEvent::ToppedUp { seat, amount, stack, .. } => {
-            t.bought_in += *amount;
+            t.bought_in += u128::from(amount.0);
             if let Some(s) = &mut t.seats[seat.idx()] {
                 s.stack = *stack;
             }
@@ -863,7 +887,7 @@ pub fn apply(t: &mut Table, recorded: &Recorded) {
             }
         }
         TableEvent::CashedOut { seat, amount, .. } => {
-            t.cashed_out += *amount;
+            t.cashed_out += u128::from(amount.0);
             t.seats[seat.idx()] = None;
         }
         TableEvent::BlindsMissed { seat, small, big, .. } => {
@@ -1040,6 +1064,7 @@ impl Decider<'_> {
                         max: config.max_buy_in,
                     });
                 }
+                t.check_room_for(*buy_in)?;
                 let (seat, player) = (*seat, *player);
                 self.emit(TableEvent::SatDown { seat, player, wait_for_big_blind: *wait_for_big_blind });
                 self.emit(TableEvent::BoughtIn { seat, player, amount: *buy_in, stack: *buy_in });
@@ -1061,6 +1086,7 @@ impl Decider<'_> {
                         max: config.max_buy_in,
                     });
                 };
+                t.check_room_for(*amount)?;
                 self.emit(TableEvent::ToppedUp { seat, player: *player, amount: *amount, stack });
                 Ok(())
             }
