@@ -1170,7 +1170,7 @@ fn session_hands(release: u64, debug: u64) -> u64 {
 fn table_session_of_100k_hands_keeps_every_invariant() {
     let hands = session_hands(100_000, 3_000);
     let seed = 0x5eed_0001;
-    let mut session = Session::new(seed, session_config(0), false);
+    let mut session = Session::new(seed, session_config(0), true);
     session.run(hands);
     let s = &session.stats;
     // Timing belongs to the benchmarks; the seed and what the session reached are printed.
