@@ -903,12 +903,7 @@ pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -
         return Ok(());
     }
     let mut next = state.clone();
-    let mut emit = Emitter { state: &mut next, out, view: None };
-    emit.emit(first);
-    if let Command::Start(setup) = command {
-        emit.post_forced_bets(setup);
-    }
-    emit.advance();
+    Emitter { state: &mut next, out, view: None }.follow(first, command);
     debug_assert!(out.len() > mark);
     Ok(())
 }
@@ -923,12 +918,7 @@ pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -
 /// As [`decide`].
 pub fn execute(state: &mut HandState, command: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
     let first = check(state, command)?;
-    let mut emit = Emitter { state, out, view: None };
-    emit.emit(first);
-    if let Command::Start(setup) = command {
-        emit.post_forced_bets(setup);
-    }
-    emit.advance();
+    Emitter { state, out, view: None }.follow(first, command);
     Ok(())
 }
 
@@ -1146,6 +1136,15 @@ impl Emitter<'_> {
     fn emit(&mut self, event: Event) {
         apply(self.state, &event);
         self.out.push(event);
+    }
+
+    /// Emits a command's own event and everything that follows from it.
+    fn follow(&mut self, first: Event, command: &Command) {
+        self.emit(first);
+        if let Command::Start(setup) = command {
+            self.post_forced_bets(setup);
+        }
+        self.advance();
     }
 
     /// Runs every step that needs no decision, until the hand waits for a command or ends.
@@ -1407,7 +1406,7 @@ impl Emitter<'_> {
         self.emit(Event::HandEnded { stacks });
     }
 
-    /// Gives a pot nobody contests back to the players who put it in, level by level.
+    /// Gives a pot nobody contests back to the players who put it in, each their share.
     fn return_pot(&mut self, k: u8, pot: &Pot) {
         let s = &*self.state;
         let n = s.players as usize;
