@@ -808,19 +808,12 @@ impl HandState {
     }
 
     fn cap(&self) -> Option<u8> {
-        match self.variant.map(|v| v.betting) {
-            Some(BettingStructure::FixedLimit { .. }) => Some(crate::rules::FIXED_LIMIT_CAP),
-            _ => None,
-        }
+        self.variant.and_then(|v| v.betting.raise_cap())
     }
 
     fn street_min_bet(&self) -> Chips {
-        match self.variant.map(|v| v.betting) {
-            Some(BettingStructure::FixedLimit { small_bet, big_bet }) => {
-                if self.street.is_some_and(|s| s >= Street::Turn) { big_bet } else { small_bet }
-            }
-            _ => self.min_bet,
-        }
+        let turn_or_later = self.street.is_some_and(|s| s >= Street::Turn);
+        self.variant.map_or(self.min_bet, |v| v.betting.bet_size(self.min_bet, turn_or_later))
     }
 
     fn raise_range(&self, i: usize) -> Result<RaiseRange, NoRaise> {

@@ -50,6 +50,33 @@ pub enum BettingStructure {
     },
 }
 
+impl BettingStructure {
+    /// The minimum bet or raise increment: `min_bet` in no-limit and pot-limit; in fixed
+    /// limit the small bet before the turn and the big bet from the turn on.
+    #[must_use]
+    pub const fn bet_size(self, min_bet: Chips, turn_or_later: bool) -> Chips {
+        match self {
+            BettingStructure::FixedLimit { small_bet, big_bet } => {
+                if turn_or_later {
+                    big_bet
+                } else {
+                    small_bet
+                }
+            }
+            _ => min_bet,
+        }
+    }
+
+    /// The most completions, bets or raises one street allows, if capped.
+    #[must_use]
+    pub const fn raise_cap(self) -> Option<u8> {
+        match self {
+            BettingStructure::FixedLimit { .. } => Some(FIXED_LIMIT_CAP),
+            _ => None,
+        }
+    }
+}
+
 /// The most completions, bets or raises one fixed-limit street allows (the big blind is
 /// not one of them), as PokerKit counts.
 pub const FIXED_LIMIT_CAP: u8 = 4;
@@ -238,29 +265,5 @@ impl HandSetup {
             *a = ante;
         }
         self
-    }
-
-    /// The minimum bet or raise increment on a street (0 = pre-flop … 3 = river).
-    #[must_use]
-    pub const fn street_min_bet(&self, street: u8) -> Chips {
-        match self.variant.betting {
-            BettingStructure::FixedLimit { small_bet, big_bet } => {
-                if street < 2 {
-                    small_bet
-                } else {
-                    big_bet
-                }
-            }
-            _ => self.min_bet,
-        }
-    }
-
-    /// The most bets and raises a street allows, if capped.
-    #[must_use]
-    pub const fn raise_cap(&self) -> Option<u8> {
-        match self.variant.betting {
-            BettingStructure::FixedLimit { .. } => Some(FIXED_LIMIT_CAP),
-            _ => None,
-        }
     }
 }
