@@ -570,7 +570,7 @@ pub struct RaiseRange {
 }
 
 /// The state of one hand. Fixed-size: no allocation as the hand goes on.
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
 pub struct HandState {
     phase: Phase,
     variant: Option<Variant>,

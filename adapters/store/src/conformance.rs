@@ -20,7 +20,8 @@ use tokio::sync::Barrier;
 use crate::error::{ErrorKind, StoreError};
 use crate::store::EventStore;
 use crate::types::{
-    Appended, EventId, ExpectedVersion, GlobalPosition, Metadata, NewEvent, StoredEvent, StreamId, StreamVersion,
+    AppendRequest, Appended, EventId, ExpectedVersion, GlobalPosition, Metadata, NewEvent, Snapshot, StoredEvent,
+    StreamId, StreamVersion,
 };
 
 /// How long a live subscription may take to see an append before the check fails.
@@ -71,6 +72,8 @@ pub async fn run_all(store: Arc<dyn EventStore>, config: &Config) -> RaceReport 
     same_command_other_events_conflicts(s, p).await;
     command_ids_are_per_stream(s, p).await;
     subscribe_catch_up_then_live(s, p).await;
+    batch_appends_are_independent(s, p).await;
+    snapshots_move_forward(s, p).await;
     concurrent_writers(store, p, config.writers, config.rounds).await
 }
 
@@ -408,4 +411,70 @@ pub async fn concurrent_writers(store: Arc<dyn EventStore>, prefix: &str, writer
         assert!(seen.insert(e.command), "command {} stored twice", e.command.0);
     }
     report
+}
+
+/// A batch appends each request on its own: in order (a later request to a stream sees an
+/// earlier one), a conflict or a retry in one leaving the others alone.
+pub async fn batch_appends_are_independent(store: &dyn EventStore, prefix: &str) {
+    let (x, y, z) = (stream(prefix, "batch-x"), stream(prefix, "batch-y"), stream(prefix, "batch-z"));
+    let first = ok(append(store, &y, ExpectedVersion::NoStream, 1, 2).await, "append y");
+    let request = |s: &StreamId, expected, command: u128, n| AppendRequest {
+        stream: s.clone(),
+        expected,
+        command: CommandId(command),
+        events: events(s, CommandId(command), n, &command.to_string()),
+    };
+    let results = store
+        .append_batch(vec![
+            request(&x, ExpectedVersion::NoStream, 10, 2),
+            // Stale: y is at version 1.
+            request(&y, ExpectedVersion::NoStream, 11, 1),
+            request(&x, ExpectedVersion::Exact(StreamVersion(1)), 12, 3),
+            // A retry of y's first command.
+            request(&y, ExpectedVersion::Any, 1, 2),
+            request(&z, ExpectedVersion::Any, 13, 1),
+            request(&z, ExpectedVersion::Any, 14, 0),
+        ])
+        .await;
+    assert_eq!(results.len(), 6, "one result per request");
+    let mut results = results.into_iter();
+    let a = ok(results.next().expect("6 results"), "batch: new stream");
+    assert_eq!((a.first_version, a.last_version), (StreamVersion(0), StreamVersion(1)));
+    assert_wrong_version(results.next().expect("6 results"), Some(StreamVersion(1)));
+    let b = ok(results.next().expect("6 results"), "batch: the same stream again");
+    assert_eq!((b.first_version, b.last_version), (StreamVersion(2), StreamVersion(4)));
+    assert!(b.first_position > a.last_position, "later requests come later in the global order");
+    let retry = ok(results.next().expect("6 results"), "batch: a retry");
+    assert!(retry.deduplicated && retry.original() == first, "a retry in a batch gets its first result");
+    ok(results.next().expect("6 results"), "batch: Any");
+    assert!(matches!(results.next(), Some(Err(StoreError::EmptyAppend))), "an empty request in a batch is refused");
+    assert_eq!(read_whole(store, &x).await.len(), 5);
+    assert_eq!(read_whole(store, &y).await.len(), 2, "the stale request stored nothing");
+    assert_eq!(read_whole(store, &z).await.len(), 1);
+    assert!(store.append_batch(Vec::new()).await.is_empty(), "an empty batch does nothing");
+}
+
+/// A snapshot is stored beside its stream, only moves forward, and cannot be ahead of the
+/// stream.
+pub async fn snapshots_move_forward(store: &dyn EventStore, prefix: &str) {
+    let s = stream(prefix, "snapshot");
+    let snap = |v: u64, tag: &str| Snapshot { version: StreamVersion(v), schema: 1, payload: tag.as_bytes().to_vec() };
+    assert_eq!(ok(store.load_snapshot(&s).await, "load_snapshot"), None);
+    match store.save_snapshot(&s, snap(0, "ahead")).await {
+        Err(e @ StoreError::SnapshotAhead { actual: None, .. }) => assert_eq!(e.kind(), ErrorKind::Rejected),
+        other => panic!("a snapshot of a missing stream must be refused, got {other:?}"),
+    }
+    ok(append(store, &s, ExpectedVersion::NoStream, 1, 5).await, "append");
+    ok(store.save_snapshot(&s, snap(2, "at 2")).await, "save at 2");
+    assert_eq!(ok(store.load_snapshot(&s).await, "load"), Some(snap(2, "at 2")));
+    ok(store.save_snapshot(&s, snap(4, "at 4")).await, "save at 4");
+    ok(store.save_snapshot(&s, snap(3, "older")).await, "an older snapshot is ignored");
+    ok(store.save_snapshot(&s, snap(4, "same")).await, "the same version is ignored");
+    assert_eq!(ok(store.load_snapshot(&s).await, "load"), Some(snap(4, "at 4")));
+    assert!(matches!(
+        store.save_snapshot(&s, snap(5, "ahead")).await,
+        Err(StoreError::SnapshotAhead { actual: Some(StreamVersion(4)), .. })
+    ));
+    let other = stream(prefix, "snapshot-other");
+    assert_eq!(ok(store.load_snapshot(&other).await, "load"), None, "snapshots belong to their stream");
 }

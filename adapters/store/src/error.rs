@@ -53,6 +53,17 @@ pub enum StoreError {
     /// An append with no events. *Handling:* a command that causes no events needs no append.
     #[error("an append needs at least one event")]
     EmptyAppend,
+    /// A snapshot of a version the stream has not reached. *Handling:* a bug in the writer:
+    /// snapshot only what was read back from the stream.
+    #[error("{stream}: a snapshot at {version} is past the stream's end ({})", .actual.map_or("no stream".to_owned(), |v| v.to_string()))]
+    SnapshotAhead {
+        /// The stream.
+        stream: StreamId,
+        /// The snapshot's version.
+        version: StreamVersion,
+        /// The version of the stream's last event (`None`: no events).
+        actual: Option<StreamVersion>,
+    },
     /// A stream name the store refuses.
     #[error("invalid stream id")]
     InvalidStreamId(#[source] InvalidStreamId),
@@ -84,7 +95,9 @@ impl StoreError {
     pub const fn kind(&self) -> ErrorKind {
         match self {
             StoreError::WrongExpectedVersion { .. } | StoreError::CommandConflict { .. } => ErrorKind::Conflict,
-            StoreError::EmptyAppend | StoreError::InvalidStreamId(_) => ErrorKind::Rejected,
+            StoreError::EmptyAppend | StoreError::SnapshotAhead { .. } | StoreError::InvalidStreamId(_) => {
+                ErrorKind::Rejected
+            }
             StoreError::Corrupt { .. } => ErrorKind::Corrupt,
             StoreError::Unavailable { .. } => ErrorKind::Unavailable,
         }

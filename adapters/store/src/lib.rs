@@ -27,6 +27,6 @@ pub use memory::MemoryStore;
 pub use showdown_engine::table::CommandId;
 pub use store::{EventStore, SUBSCRIPTION_BATCH, Subscription};
 pub use types::{
-    Appended, EventId, ExpectedVersion, GlobalPosition, InvalidStreamId, MAX_STREAM_ID_LEN, Metadata, NewEvent,
-    StoredEvent, StreamId, StreamVersion,
+    AppendRequest, Appended, EventId, ExpectedVersion, GlobalPosition, InvalidStreamId, MAX_STREAM_ID_LEN, Metadata,
+    NewEvent, Snapshot, StoredEvent, StreamId, StreamVersion,
 };

@@ -10,7 +10,9 @@ use tokio::sync::{RwLock, watch};
 
 use crate::error::StoreError;
 use crate::store::{EventStore, Subscription};
-use crate::types::{Appended, ExpectedVersion, GlobalPosition, NewEvent, StoredEvent, StreamId, StreamVersion};
+use crate::types::{
+    Appended, ExpectedVersion, GlobalPosition, NewEvent, Snapshot, StoredEvent, StreamId, StreamVersion,
+};
 
 /// An [`EventStore`] in memory.
 #[derive(Debug)]
@@ -33,6 +35,8 @@ struct Stream {
     events: Vec<usize>,
     /// The result of each command's append, for retries.
     commands: HashMap<CommandId, Appended>,
+    /// The latest snapshot.
+    snapshot: Option<Snapshot>,
 }
 
 impl Default for MemoryStore {
@@ -141,6 +145,23 @@ impl EventStore for MemoryStore {
         let state = self.state.read().await;
         let from = usize::try_from(from.0).unwrap_or(usize::MAX);
         Ok(state.all.iter().skip(from).take(limit).cloned().collect())
+    }
+
+    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut state = self.state.write().await;
+        let actual = state.streams.get(stream).and_then(|s| version_of(s.events.len()));
+        if actual.is_none_or(|v| snapshot.version > v) {
+            return Err(StoreError::SnapshotAhead { stream: stream.clone(), version: snapshot.version, actual });
+        }
+        let s = state.streams.get_mut(stream).expect("the stream has events");
+        if s.snapshot.as_ref().is_none_or(|old| old.version < snapshot.version) {
+            s.snapshot = Some(snapshot);
+        }
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.state.read().await.streams.get(stream).and_then(|s| s.snapshot.clone()))
     }
 
     async fn subscribe(&self, from: GlobalPosition) -> Result<Subscription<'_>, StoreError> {

@@ -8,7 +8,9 @@ use showdown_engine::table::CommandId;
 use tokio::sync::watch;
 
 use crate::error::{BoxError, StoreError};
-use crate::types::{Appended, ExpectedVersion, GlobalPosition, NewEvent, StoredEvent, StreamId, StreamVersion};
+use crate::types::{
+    AppendRequest, Appended, ExpectedVersion, GlobalPosition, NewEvent, Snapshot, StoredEvent, StreamId, StreamVersion,
+};
 
 /// An append-only store of streams of events: the source of truth for every table.
 ///
@@ -39,6 +41,32 @@ pub trait EventStore: Send + Sync {
         command: CommandId,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError>;
+
+    /// Appends each request as [`EventStore::append`] would, in order, and returns each one's
+    /// result in the same order. Each request is atomic and independent: a conflict or error
+    /// in one does not fail the others, and a later request to the same stream sees the
+    /// earlier ones. Backends may commit many requests in one transaction (group commit);
+    /// the default appends them one by one.
+    async fn append_batch(&self, requests: Vec<AppendRequest>) -> Vec<Result<Appended, StoreError>> {
+        let mut results = Vec::with_capacity(requests.len());
+        for r in requests {
+            results.push(self.append(&r.stream, r.expected, r.command, r.events).await);
+        }
+        results
+    }
+
+    /// Stores `snapshot` beside `stream`, unless the stream already has one at the same or a
+    /// later version (then it does nothing: snapshots only move forward).
+    ///
+    /// # Errors
+    /// [`StoreError::SnapshotAhead`] if the stream has not reached the snapshot's version.
+    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// The latest snapshot stored beside `stream`, if any.
+    ///
+    /// # Errors
+    /// Only [`StoreError::Unavailable`].
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError>;
 
     /// Reads up to `limit` events of `stream` from version `from` on, in version order. A
     /// stream with no events, or a `from` past its end, gives an empty list.

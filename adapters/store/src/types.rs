@@ -285,3 +285,31 @@ impl Appended {
         ExpectedVersion::Exact(self.last_version)
     }
 }
+
+/// One append of a batch ([`crate::EventStore::append_batch`]): the arguments of
+/// [`crate::EventStore::append`], as a value.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AppendRequest {
+    /// The stream to append to.
+    pub stream: StreamId,
+    /// What the writer believes the stream is at.
+    pub expected: ExpectedVersion,
+    /// The command that caused the events.
+    pub command: CommandId,
+    /// The events, in order.
+    pub events: Vec<NewEvent>,
+}
+
+/// A stream's state folded up to a version and encoded, stored beside the stream so that a
+/// reader loads it and reads only the events after it. Never the source of truth: a
+/// snapshot must always equal a replay of its stream up to `version` (`showdown verify`
+/// checks it).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The version of the last event folded into it.
+    pub version: StreamVersion,
+    /// The schema version of the payload's shape.
+    pub schema: u16,
+    /// The encoded state.
+    pub payload: Vec<u8>,
+}

@@ -587,7 +587,7 @@ pub enum TableRejection {
 }
 
 /// One occupied seat.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Seat {
     /// Who sits here.
     pub player: PlayerId,
@@ -622,7 +622,7 @@ impl Seat {
 }
 
 /// Whose turn it is and until when.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Turn {
     /// Whose turn.
     pub seat: SeatIdx,
@@ -633,8 +633,8 @@ pub struct Turn {
 }
 
 /// The table's state. Built only by [`apply`]; compare two with `==` (a replay equals the
-/// live table).
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+/// live table). Serializable for snapshots, which must equal a replay.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
 pub struct Table {
     config: Option<TableConfig>,
     seats: [Option<Seat>; MAX_SEATS],
