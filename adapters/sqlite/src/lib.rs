@@ -1,0 +1,1 @@
+//! Showdown's event store on sqlite (in progress).
