@@ -1,10 +1,16 @@
 //! Showdown: poker tables as event-sourced aggregates.
 //!
-//! This facade re-exports the engine and holds what the `showdown` command-line tool runs:
-//! the in-memory simulation behind `showdown bench simulate` and the PHH replay report
-//! behind `showdown replay`.
+//! This facade re-exports the engine and the store crates, and holds what the `showdown`
+//! command-line tool runs: store URLs ([`stores`]), bot tables ([`bots`]) played through
+//! the table service ([`simulate`], [`stress`]), the in-memory simulation behind
+//! `showdown bench simulate` ([`sim`]) and the PHH replay report behind `showdown replay`.
 
 pub use showdown_engine as engine;
+pub use showdown_store as store;
 
+pub mod bots;
 pub mod replay_report;
 pub mod sim;
+pub mod simulate;
+pub mod stores;
+pub mod stress;

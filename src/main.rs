@@ -8,9 +8,16 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use showdown::engine::eval::{self, Category};
 use showdown::replay_report::replay_text;
 use showdown::sim::{Path, simulate_with};
+use showdown::simulate::{SimulateOptions, simulate};
+use showdown::stores;
+use showdown::stress::stress;
+use showdown_store::codec::TableCodec;
+use showdown_store::{ServiceConfig, StreamId, TableService, verify};
+use std::str::FromStr as _;
 
 #[derive(Parser)]
 #[command(name = "showdown", version, about = "Poker tables as event-sourced aggregates")]
@@ -40,6 +47,60 @@ enum Cmd {
         #[command(subcommand)]
         command: BenchCmd,
     },
+    /// Play bot tables concurrently through the table service on a store, with a progress
+    /// bar. Stop it at any moment (even kill it) and run it again to continue.
+    Simulate {
+        /// The store: sqlite:PATH, postgres://…, esdb://… or memory:.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+        /// Tables played at once.
+        #[arg(long, default_value_t = 16)]
+        tables: u32,
+        /// Hands each table deals in all, counting those dealt in earlier runs.
+        #[arg(long, default_value_t = 1_000)]
+        hands: u64,
+        /// The bots' seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Table i is the stream PREFIX-i.
+        #[arg(long, default_value = "table")]
+        prefix: String,
+        /// Store a snapshot of a table every N events (0: never).
+        #[arg(long, default_value_t = 1_000)]
+        snapshot_every: u64,
+        /// Append `STREAM COMMAND-ID` to this file for every acknowledged command.
+        #[arg(long)]
+        ack_log: Option<std::path::PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Replay every stream of a store and check it: gapless versions, every event decodes,
+    /// commands stored once and whole, chips conserved, snapshots equal to replays.
+    Verify {
+        /// The store.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+    },
+    /// Race writers on one table and count appended, conflicts, retries, rejected, lost and
+    /// duplicated commands (the last two must be 0).
+    Stress {
+        /// The store.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+        /// Writers racing.
+        #[arg(long, default_value_t = 16)]
+        writers: u32,
+        /// Commands each writer sends.
+        #[arg(long, default_value_t = 200)]
+        commands: u64,
+        /// The table's stream (a fresh one per run unless given).
+        #[arg(long)]
+        table: Option<String>,
+        /// The bots' seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +126,10 @@ enum BenchCmd {
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
@@ -77,6 +142,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Replay { json, files } => replay(json, &files),
+        Cmd::Simulate { store, tables, hands, seed, prefix, snapshot_every, ack_log, quiet } => {
+            simulate_on_store(&store, tables, hands, seed, prefix, snapshot_every, ack_log, quiet)
+        }
+        Cmd::Verify { store } => verify_store(&store),
+        Cmd::Stress { store, writers, commands, table, seed } => stress_store(&store, writers, commands, table, seed),
         Cmd::Eval { command: EvalCmd::Census } => {
             let start = Instant::now();
             eval::init_tables();
@@ -125,6 +195,112 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A tokio runtime for the store commands.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn positive(name: &str, n: u64) -> anyhow::Result<()> {
+    if n == 0 {
+        bail!("--{name} must be at least 1");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn simulate_on_store(
+    store: &str,
+    tables: u32,
+    hands: u64,
+    seed: u64,
+    prefix: String,
+    snapshot_every: u64,
+    ack_log: Option<std::path::PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    positive("tables", u64::from(tables))?;
+    positive("hands", hands)?;
+    runtime()?.block_on(async {
+        let store_handle = stores::open(store).await?;
+        let config = ServiceConfig { snapshot_every, ..ServiceConfig::default() };
+        let service = TableService::new(store_handle, config);
+        let progress = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0).with_style(
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} hands ({per_sec}, eta {eta})",
+                )
+                .context("progress bar template")?,
+            )
+        };
+        let options = SimulateOptions { tables, hands, seed, prefix, ack_log };
+        let report = simulate(&service, &options, &progress).await?;
+        progress.finish_and_clear();
+        let secs = report.elapsed.as_secs_f64();
+        println!(
+            "{tables} tables, store {}: {} hands dealt now ({} before), {} commands, {} events in {secs:.2} s: {:.0} events/s, {:.0} hands/s, {} conflicts",
+            stores::StoreUrl::from_str(store).map_or_else(|_| store.to_owned(), |u| u.to_string()),
+            report.hands,
+            report.hands_before,
+            report.commands,
+            report.events,
+            report.events as f64 / secs,
+            report.hands as f64 / secs,
+            report.conflicts,
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn verify_store(store: &str) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let store_handle = stores::open(store).await?;
+        let report = verify::verify(&*store_handle, &TableCodec::default()).await?;
+        for problem in &report.problems {
+            println!("problem: {problem}");
+        }
+        println!("{report}");
+        Ok(if report.is_consistent() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    })
+}
+
+fn stress_store(
+    store: &str,
+    writers: u32,
+    commands: u64,
+    table: Option<String>,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
+    positive("writers", u64::from(writers))?;
+    positive("commands", commands)?;
+    let table = table.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        format!("stress-{nanos}")
+    });
+    let stream = StreamId::new(table.clone()).with_context(|| format!("invalid table name `{table}`"))?;
+    runtime()?.block_on(async {
+        let store_handle = stores::open(store).await?;
+        let service = TableService::new(store_handle, ServiceConfig::default());
+        let r = stress(&service, &stream, writers, commands, seed).await?;
+        println!(
+            "{writers} writers × {commands} commands on {stream}: appended {}, conflicts {}, retries {}, resent {}, rejected {}, gave up {}, lost {}, duplicated {} ({} events in {:.2} s, {:.0} commands/s)",
+            r.appended,
+            r.conflicts,
+            r.retries,
+            r.resent,
+            r.rejected,
+            r.gave_up,
+            r.lost,
+            r.duplicated,
+            r.events,
+            r.elapsed.as_secs_f64(),
+            r.appended as f64 / r.elapsed.as_secs_f64(),
+        );
+        Ok(if r.lost == 0 && r.duplicated == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    })
 }
 
 fn replay(json: bool, files: &[String]) -> anyhow::Result<ExitCode> {

@@ -10,7 +10,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use crate::engine::chips::Chips;
 use crate::engine::deck::Deck;
-use crate::engine::hand::{Command, Event, HandState, apply, decide_into, execute, legal_actions};
+use crate::engine::hand::{Command, Event, HandState, LegalActions, apply, decide_into, execute, legal_actions};
 use crate::engine::rules::{HandSetup, Variant};
 
 /// What a simulation did.
@@ -81,25 +81,10 @@ pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
             stats.events += events.len() as u64;
             let Some(legal) = legal_actions(&state) else { break };
             let pos = legal.actor;
-            // The random player of PokerKit's oracle (`pokerkit_oracle.py play`), which made
-            // the generated corpus: raise 35 % of the time when allowed (to the minimum 40 %
-            // of those, all in 20 %, else uniform), else fold 20 % when facing a bet, else
-            // check or call.
-            let roll = below(&mut rng, 100);
-            command = match legal.raise {
-                Ok(range) if roll < 35 => {
-                    let pick = below(&mut rng, 100);
-                    let to = if pick < 40 {
-                        range.min.0
-                    } else if pick < 60 {
-                        range.max.0
-                    } else {
-                        range.min.0 + below(&mut rng, range.max.0 - range.min.0 + 1)
-                    };
-                    Command::BetOrRaiseTo { pos, to: Chips(to) }
-                }
-                _ if roll < 55 && !legal.call.is_zero() => Command::Fold { pos },
-                _ => Command::CheckOrCall { pos },
+            command = match oracle_move(&legal, &mut rng) {
+                Move::RaiseTo(to) => Command::BetOrRaiseTo { pos, to },
+                Move::Fold => Command::Fold { pos },
+                Move::CheckOrCall => Command::CheckOrCall { pos },
             };
         }
         assert!(state.chips_conserved(), "chips not conserved after hand {}", stats.hands);
@@ -109,6 +94,39 @@ pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
         stats.hands += 1;
     }
     stats
+}
+
+/// A bot's choice of action.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Move {
+    /// Fold.
+    Fold,
+    /// Check, or call what is owed.
+    CheckOrCall,
+    /// Bet or raise to this total.
+    RaiseTo(Chips),
+}
+
+/// The random player of PokerKit's oracle (`pokerkit_oracle.py play`), which made the
+/// generated corpus: raise 35 % of the time when allowed (to the minimum 40 % of those, all
+/// in 20 %, else uniform), else fold 20 % when facing a bet, else check or call.
+pub fn oracle_move(legal: &LegalActions, rng: &mut ChaCha8Rng) -> Move {
+    let roll = below(rng, 100);
+    match legal.raise {
+        Ok(range) if roll < 35 => {
+            let pick = below(rng, 100);
+            let to = if pick < 40 {
+                range.min.0
+            } else if pick < 60 {
+                range.max.0
+            } else {
+                range.min.0 + below(rng, range.max.0 - range.min.0 + 1)
+            };
+            Move::RaiseTo(Chips(to))
+        }
+        _ if roll < 55 && !legal.call.is_zero() => Move::Fold,
+        _ => Move::CheckOrCall,
+    }
 }
 
 /// A number below `n` by multiply-and-shift: a bot's whim needs no exact uniformity, and

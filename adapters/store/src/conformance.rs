@@ -288,6 +288,10 @@ pub async fn idempotent_retry(store: &dyn EventStore, prefix: &str) {
     }
     let again = ok(append(store, &s, first.next_expected(), 43, 1).await, "retry of the second");
     assert_eq!(again.original(), later);
+    let found = ok(store.find_command(&s, CommandId(42)).await, "find_command");
+    assert_eq!(found.map(Appended::original), Some(first), "find_command gives the first result");
+    assert!(found.is_some_and(|a| a.deduplicated), "find_command reports a retry's result");
+    assert_eq!(ok(store.find_command(&s, CommandId(44)).await, "find_command"), None);
     assert_eq!(read_whole(store, &s).await.len(), 4, "no duplicate");
 }
 

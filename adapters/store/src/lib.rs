@@ -16,14 +16,17 @@
 pub mod codec;
 mod error;
 mod memory;
+pub mod service;
 mod store;
 mod types;
+pub mod verify;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 pub use error::{BoxError, CodecError, ErrorKind, StoreError};
 pub use memory::MemoryStore;
+pub use service::{Handled, LoadedTable, ServiceConfig, ServiceError, TableService};
 pub use showdown_engine::table::CommandId;
 pub use store::{EventStore, SUBSCRIPTION_BATCH, Subscription};
 pub use types::{

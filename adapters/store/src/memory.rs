@@ -147,6 +147,12 @@ impl EventStore for MemoryStore {
         Ok(state.all.iter().skip(from).take(limit).cloned().collect())
     }
 
+    async fn find_command(&self, stream: &StreamId, command: CommandId) -> Result<Option<Appended>, StoreError> {
+        let state = self.state.read().await;
+        let found = state.streams.get(stream).and_then(|s| s.commands.get(&command));
+        Ok(found.map(|&a| Appended { deduplicated: true, ..a }))
+    }
+
     async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
         let mut state = self.state.write().await;
         let actual = state.streams.get(stream).and_then(|s| version_of(s.events.len()));

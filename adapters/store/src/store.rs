@@ -55,6 +55,42 @@ pub trait EventStore: Send + Sync {
         results
     }
 
+    /// Where the append of `command` to `stream` put its events, if it was appended: the
+    /// same result a retry of it gets (with `deduplicated` set). Hosts ask it when a command
+    /// they receive again no longer decides the same way (a client's retry after a lost
+    /// answer, once the table moved on).
+    ///
+    /// The default reads the whole stream; backends answer from their command index.
+    ///
+    /// # Errors
+    /// As [`EventStore::read_stream`].
+    async fn find_command(&self, stream: &StreamId, command: CommandId) -> Result<Option<Appended>, StoreError> {
+        let mut from = StreamVersion::FIRST;
+        let mut found: Option<Appended> = None;
+        loop {
+            let page = self.read_stream(stream, from, 1024).await?;
+            for e in &page {
+                if e.command == command {
+                    let a = found.get_or_insert(Appended {
+                        first_version: e.version,
+                        last_version: e.version,
+                        first_position: e.position,
+                        last_position: e.position,
+                        deduplicated: true,
+                    });
+                    a.last_version = e.version;
+                    a.last_position = e.position;
+                } else if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 1024 => from = last.version.next(),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     /// Stores `snapshot` beside `stream`, unless the stream already has one at the same or a
     /// later version (then it does nothing: snapshots only move forward).
     ///

@@ -1,0 +1,227 @@
+//! [`verify`]: replays every stream of a store and checks what must hold of it (invariants
+//! 3, 4 and 6 of `DESIGN.md`): versions are gapless from 0, every event decodes, each
+//! command's events are stored together and once, chips are conserved after every command,
+//! and every snapshot equals the replay up to its version. `showdown verify` prints its
+//! [`Report`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use showdown_engine::table::{self, CommandId, Table, TableEvent};
+
+use crate::codec::TableCodec;
+use crate::error::StoreError;
+use crate::service::decode_snapshot;
+use crate::store::EventStore;
+use crate::types::{GlobalPosition, Snapshot, StreamId, StreamVersion};
+
+/// How many events [`verify`] reads at once.
+const PAGE: usize = 4096;
+
+/// What [`verify`] checked and found.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Report {
+    /// Streams replayed.
+    pub streams: u64,
+    /// Events read, decoded and applied.
+    pub events: u64,
+    /// Hands started in them.
+    pub hands: u64,
+    /// Commands (runs of events with one command id).
+    pub commands: u64,
+    /// Snapshots compared with the replay.
+    pub snapshots: u64,
+    /// What is wrong, each naming the stream and version; empty when all is well.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether every check passed.
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} streams, {} events, {} commands, {} hands, {} snapshots checked: ",
+            self.streams, self.events, self.commands, self.hands, self.snapshots
+        )?;
+        if self.problems.is_empty() { f.write_str("consistent") } else { write!(f, "{} problems", self.problems.len()) }
+    }
+}
+
+/// One thing wrong with a stream.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Problem {
+    /// The stream.
+    pub stream: StreamId,
+    /// The version where it shows.
+    pub version: StreamVersion,
+    /// What is wrong.
+    pub what: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}: {}", self.stream, self.version, self.what)
+    }
+}
+
+/// A stream being replayed.
+struct Replay {
+    table: Table,
+    next: StreamVersion,
+    /// The command of the last event, and every command seen.
+    command: Option<CommandId>,
+    commands: HashSet<CommandId>,
+    snapshot: Option<Snapshot>,
+    /// Stop checking a stream after its first problem: what follows would only echo it.
+    broken: bool,
+}
+
+/// Replays every stream of `store` (reading all streams in global order) and checks it.
+/// Problems in the data are collected in the report, up to a hundred per run, and do not
+/// stop the run.
+///
+/// # Errors
+/// Only when the store itself fails ([`StoreError::Unavailable`]); a corrupt record is
+/// reported as a problem when the store can still name its stream and version.
+pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report, StoreError> {
+    let mut report = Report::default();
+    let mut replays: HashMap<StreamId, Replay> = HashMap::new();
+    let mut from = GlobalPosition::START;
+    loop {
+        let page = match store.read_all(from, PAGE).await {
+            Ok(page) => page,
+            Err(StoreError::Corrupt { stream, version, source }) => {
+                report.problems.push(Problem {
+                    stream,
+                    version,
+                    what: format!("the stored record is corrupt: {source}"),
+                });
+                return Ok(report);
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(last) = page.last() else { break };
+        from = last.position.next();
+        for stored in &page {
+            if !replays.contains_key(&stored.stream) {
+                let snapshot = store.load_snapshot(&stored.stream).await?;
+                let replay = Replay {
+                    table: Table::new(),
+                    next: StreamVersion::FIRST,
+                    command: None,
+                    commands: HashSet::new(),
+                    snapshot,
+                    broken: false,
+                };
+                replays.insert(stored.stream.clone(), replay);
+                report.streams += 1;
+            }
+            let r = replays.get_mut(&stored.stream).expect("inserted above");
+            report.events += 1;
+            if r.broken {
+                continue;
+            }
+            let problem = |what: String| Problem { stream: stored.stream.clone(), version: stored.version, what };
+            let found = check_event(r, stored, codec, &mut report.hands, &mut report.commands);
+            if let Err(what) = found {
+                r.broken = true;
+                report.problems.push(problem(what));
+                continue;
+            }
+            if let Some(s) = &r.snapshot
+                && s.version == stored.version
+            {
+                report.snapshots += 1;
+                match decode_snapshot(codec, s) {
+                    Some(t) if t == r.table => {}
+                    Some(_) => report.problems.push(problem("the snapshot differs from the replay".to_owned())),
+                    None => report.problems.push(problem(format!(
+                        "the snapshot (schema {}) cannot be decoded by this code; it would be ignored",
+                        s.schema
+                    ))),
+                }
+            }
+        }
+        if report.problems.len() >= 100 {
+            return Ok(report);
+        }
+    }
+    // The last command of each stream, and snapshots past every event read (the store let
+    // a snapshot run ahead of its stream).
+    let mut streams: Vec<_> = replays.into_iter().collect();
+    streams.sort_by(|a, b| a.0.cmp(&b.0));
+    for (stream, r) in streams {
+        if !r.broken && !r.table.chips_conserved() {
+            let version = StreamVersion(r.next.0.saturating_sub(1));
+            let what = "chips are not conserved after the last command".to_owned();
+            report.problems.push(Problem { stream: stream.clone(), version, what });
+        }
+        if let Some(s) = r.snapshot
+            && s.version >= r.next
+            && !r.broken
+        {
+            report.problems.push(Problem {
+                stream,
+                version: s.version,
+                what: format!("a snapshot is stored past the stream's end ({} events)", r.next.0),
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Checks and applies one event of a stream.
+fn check_event(
+    r: &mut Replay,
+    stored: &crate::types::StoredEvent,
+    codec: &TableCodec,
+    hands: &mut u64,
+    commands: &mut u64,
+) -> Result<(), String> {
+    if stored.version != r.next {
+        return Err(format!("versions have a gap: expected {} next", r.next));
+    }
+    r.next = stored.version.next();
+    let recorded = codec.decode(stored).map_err(|e| format!("the event does not decode: {}", error_chain(&e)))?;
+    if r.command != Some(stored.command) {
+        // A new command starts: the one before it ended, and the table must be whole.
+        if r.command.is_some() && !r.table.chips_conserved() {
+            return Err("chips are not conserved after the command before this one".to_owned());
+        }
+        if !r.commands.insert(stored.command) {
+            return Err(format!("command {} is stored twice, apart", stored.command.0));
+        }
+        r.command = Some(stored.command);
+        *commands += 1;
+    }
+    if recorded.now_ms < r.table.last_now_ms() {
+        return Err(format!("the clock goes back: {} ms after {} ms", recorded.now_ms, r.table.last_now_ms()));
+    }
+    if matches!(recorded.event, TableEvent::HandStarted { .. }) {
+        *hands += 1;
+    }
+    // `apply` trusts its input (the engine decided it); a stored event that decodes but
+    // does not fit the table must be reported, not crash the check.
+    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table::apply(&mut r.table, &recorded)));
+    applied.map_err(|_| "the event does not fit the table (applying it panicked)".to_owned())
+}
+
+/// An error and its sources, on one line.
+#[must_use]
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
