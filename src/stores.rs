@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use showdown_store::{EventStore, MemoryStore, StoreError};
+use showdown_store::{BoxError, EventStore, MemoryStore};
 
 /// The store `showdown` uses when no `--store` is given.
 pub const DEFAULT_STORE: &str = "sqlite:showdown.db";
@@ -135,7 +135,7 @@ pub enum OpenError {
         url: String,
         /// Why.
         #[source]
-        source: StoreError,
+        source: BoxError,
     },
 }
 
@@ -147,16 +147,20 @@ pub enum OpenError {
 pub async fn open(url: &str) -> Result<Arc<dyn EventStore>, OpenError> {
     let parsed: StoreUrl = url.parse()?;
     let shown = parsed.to_string();
-    let failed = |source: StoreError| OpenError::Store { url: shown.clone(), source };
+    let failed = |source: BoxError| OpenError::Store { url: shown.clone(), source };
     match parsed {
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
         #[cfg(feature = "sqlite")]
-        StoreUrl::Sqlite(path) => Ok(Arc::new(showdown_sqlite::SqliteStore::open(&path).await.map_err(failed)?)),
+        StoreUrl::Sqlite(path) => Ok(Arc::new(showdown_sqlite::SqliteStore::open(&path).await.map_err(|e| failed(e.into()))?)),
         #[cfg(feature = "postgres")]
-        StoreUrl::Postgres(url) => Ok(Arc::new(showdown_postgres::PostgresStore::connect(&url).await.map_err(failed)?)),
+        StoreUrl::Postgres(url) => Ok(Arc::new(showdown_postgres::PostgresStore::connect(&url).await.map_err(|e| failed(e.into()))?)),
         #[cfg(feature = "eventstoredb")]
         StoreUrl::EventStoreDb(url) => {
-            Ok(Arc::new(showdown_eventstoredb::EventStoreDbStore::connect(&url).await.map_err(failed)?))
+            // The client connects lazily: ask the server once, so a server that is down
+            // is reported here, naming the URL.
+            let store = showdown_eventstoredb::EventStoreDbStore::open(&url).map_err(|e| failed(e.into()))?;
+            store.ping().await.map_err(|e| failed(e.into()))?;
+            Ok(Arc::new(store))
         }
         #[allow(unreachable_patterns)]
         other => {
