@@ -19,8 +19,10 @@ const HANDS: u64 = 2_000;
 /// the stream.
 fn played(rt: &tokio::runtime::Runtime) -> (Arc<MemoryStore>, StreamId) {
     let store = Arc::new(MemoryStore::new());
-    let service =
-        TableService::new(Arc::clone(&store) as Arc<dyn EventStore>, ServiceConfig { snapshot_every: 0, ..Default::default() });
+    let service = TableService::new(
+        Arc::clone(&store) as Arc<dyn EventStore>,
+        ServiceConfig { snapshot_every: 0, ..Default::default() },
+    );
     let stream = StreamId::new("bench-table").unwrap();
     rt.block_on(async {
         let mut t = service.load(&stream).await.unwrap();
@@ -64,7 +66,8 @@ fn bench(c: &mut Criterion) {
                     let mut expected = ExpectedVersion::NoStream;
                     for (i, e) in new_events.iter().enumerate() {
                         let command = showdown::store::CommandId(i as u128);
-                        expected = store.append(&stream, expected, command, vec![e.clone()]).await.unwrap().next_expected();
+                        expected =
+                            store.append(&stream, expected, command, vec![e.clone()]).await.unwrap().next_expected();
                     }
                 });
                 store

@@ -151,9 +151,13 @@ pub async fn open(url: &str) -> Result<Arc<dyn EventStore>, OpenError> {
     match parsed {
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
         #[cfg(feature = "sqlite")]
-        StoreUrl::Sqlite(path) => Ok(Arc::new(showdown_sqlite::SqliteStore::open(&path).await.map_err(|e| failed(e.into()))?)),
+        StoreUrl::Sqlite(path) => {
+            Ok(Arc::new(showdown_sqlite::SqliteStore::open(&path).await.map_err(|e| failed(e.into()))?))
+        }
         #[cfg(feature = "postgres")]
-        StoreUrl::Postgres(url) => Ok(Arc::new(showdown_postgres::PostgresStore::connect(&url).await.map_err(|e| failed(e.into()))?)),
+        StoreUrl::Postgres(url) => {
+            Ok(Arc::new(showdown_postgres::PostgresStore::connect(&url).await.map_err(|e| failed(e.into()))?))
+        }
         #[cfg(feature = "eventstoredb")]
         StoreUrl::EventStoreDb(url) => {
             // The client connects lazily: ask the server once, so a server that is down

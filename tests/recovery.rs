@@ -34,11 +34,7 @@ fn simulate(store: &str, acks: &Path) -> Command {
 fn verify(store: &str, after: &str) -> String {
     let out = showdown().args(["verify", "--store", store]).output().expect("showdown verify runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "verify failed {after}:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "verify failed {after}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let last = stdout.lines().last().unwrap_or_default().to_owned();
     assert!(last.ends_with("consistent"), "{after}: {last}");
     last

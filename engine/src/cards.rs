@@ -172,6 +172,7 @@ pub fn format_cards(cards: &[Option<Card>]) -> String {
 
 /// A set of cards as a 52-bit mask, bit `index` for each card.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct CardSet(pub u64);
 
 impl CardSet {

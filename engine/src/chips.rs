@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// An amount of chips, in the table's smallest unit.
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct Chips(pub u64);
 

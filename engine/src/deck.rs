@@ -276,6 +276,7 @@ mod tests {
     fn decks_round_trip_through_serde_and_reject_non_permutations() {
         // TOML is the one serde format the engine already depends on (for PHH).
         #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        #[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
         struct Stored {
             deck: Deck,
         }

@@ -33,6 +33,7 @@ use crate::cards::Card;
 ///
 /// `Category as usize` is the index of the category in [`Census::counts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum Category {
@@ -386,6 +387,7 @@ pub fn best_omaha(hole: &[Card], board: &[Card]) -> HandRank {
 
 /// How many hands of each category an enumeration met.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Census {
     /// The count per category, indexed by `Category as usize` (`HighCard` = 0 …
     /// `StraightFlush` = 8).
@@ -1121,6 +1123,7 @@ mod tests {
     #[test]
     fn ranks_and_categories_round_trip_through_serde() {
         #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        #[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
         struct Stored {
             rank: HandRank,
             category: Category,

@@ -29,6 +29,7 @@ use crate::rules::{
 
 /// The four betting rounds of a flop game.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Street {
     /// Hole cards, then the first betting round.
     Preflop = 0,
@@ -68,6 +69,7 @@ impl Street {
 /// Up to five cards, some of which may be unknown (`None`): a player's hole cards or a
 /// board, as dealt or shown.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Cards {
     cards: [Option<Card>; 5],
     len: u8,
@@ -132,6 +134,7 @@ impl std::fmt::Display for Cards {
 
 /// What a player does at showdown.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Show {
     /// Give up the hand without showing it.
     Muck,
@@ -143,6 +146,7 @@ pub enum Show {
 
 /// A request to the hand.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Command {
     /// Start the hand.
     Start(Box<HandSetup>),
@@ -187,6 +191,7 @@ pub enum Command {
 /// Something that happened in the hand. Applying every event of a hand in order to a fresh
 /// state rebuilds the state exactly.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Event {
     /// The hand started with this setup.
     HandStarted(Box<HandSetup>),
@@ -332,6 +337,7 @@ pub enum Event {
 
 /// Why a command was refused. The state is unchanged. Variants are checked in this order.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[non_exhaustive]
 pub enum Rejection {
     /// `Start` on a hand that has started.
@@ -496,6 +502,7 @@ pub enum Rejection {
 
 /// Why a bet or raise is not allowed, in PokerKit's order of checks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[non_exhaustive]
 pub enum NoRaise {
     /// The amount to call is less than the last full raise: an all-in for less does not
@@ -521,6 +528,7 @@ pub enum NoRaise {
 
 /// What the hand waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Phase {
     /// `Start` has not been applied.
     #[default]
@@ -549,6 +557,7 @@ impl std::fmt::Display for Phase {
 
 /// What the player to act may do, computed by the same checks as [`decide`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct LegalActions {
     /// Who is to act.
     pub actor: Pos,
@@ -562,6 +571,7 @@ pub struct LegalActions {
 
 /// The smallest and largest total bet a bet or raise may reach.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct RaiseRange {
     /// The minimum raise-to (all in when the stack is short).
     pub min: Chips,
@@ -571,6 +581,7 @@ pub struct RaiseRange {
 
 /// The state of one hand. Fixed-size: no allocation as the hand goes on.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct HandState {
     phase: Phase,
     variant: Option<Variant>,

@@ -4,6 +4,8 @@
 //! Time and shuffle seeds arrive inside commands and are recorded in events, so the same
 //! commands give the same events on every machine.
 
+#[cfg(feature = "bincode")]
+mod binary;
 pub mod cards;
 pub mod chips;
 pub mod deck;

@@ -15,6 +15,7 @@ use crate::rules::MAX_PLAYERS;
 
 /// A set of positions as a bit mask, bit `i` for position `i`.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct PosSet(pub u16);
 
@@ -72,6 +73,7 @@ impl PosSet {
 
 /// One pot: its chips and the players who contest it.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Pot {
     /// Chips in the pot.
     pub amount: Chips,

@@ -15,6 +15,7 @@ pub const MAX_PLAYERS: usize = 10;
 
 /// A player's position in a hand, `0..players`, in PHH order (0 is the small blind).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct Pos(pub u8);
 
@@ -35,6 +36,7 @@ impl std::fmt::Display for Pos {
 
 /// How much a player may bet.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum BettingStructure {
     /// Any amount up to the whole stack; the minimum raise is the last full raise.
     NoLimit,
@@ -83,6 +85,7 @@ pub const FIXED_LIMIT_CAP: u8 = 4;
 
 /// Which hole cards a player holds and how a hand is made from them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum HoleCardRule {
     /// Two hole cards; the best five of the seven cards.
     Holdem,
@@ -103,6 +106,7 @@ impl HoleCardRule {
 
 /// A poker variant: one betting structure and one hole-card rule.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Variant {
     /// The betting structure.
     pub betting: BettingStructure,
@@ -145,6 +149,7 @@ impl Variant {
 
 /// Who gets the odd chips of a pot split between several winners.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum OddChipPolicy {
     /// All odd chips to the first winner in PHH order (position 0 first), as PokerKit does.
     #[default]
@@ -155,6 +160,7 @@ pub enum OddChipPolicy {
 
 /// Whether a player may fold when checking costs nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum FreeFoldPolicy {
     /// Reject the fold: a live table protects players from a misclick.
     #[default]
@@ -165,6 +171,7 @@ pub enum FreeFoldPolicy {
 
 /// Who decides what is shown at showdown.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum ShowdownPolicy {
     /// The engine shows a hand that can still win (or every hand when all are all in) and
     /// mucks the others, in showdown order: the default of a live table.
@@ -176,6 +183,7 @@ pub enum ShowdownPolicy {
 
 /// A forced bet before the cards: a blind, a straddle, or a post.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Forced {
     /// Nothing is forced on this position.
     #[default]
@@ -200,6 +208,7 @@ impl Forced {
 
 /// Everything needed to start one hand.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct HandSetup {
     /// The variant played.
     pub variant: Variant,

@@ -31,6 +31,25 @@ pub trait Codec: Send + Sync {
     /// [`CodecError::Decode`] for garbage, truncated or oversized input;
     /// [`CodecError::TrailingBytes`] if bytes are left over.
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError>;
+
+    /// The payload of a table event and its host time. The default encodes through serde;
+    /// a codec may take a faster path that gives the same bytes.
+    ///
+    /// # Errors
+    /// As [`Codec::encode`].
+    fn encode_table_event(&self, now_ms: u64, event: &TableEvent) -> Result<Vec<u8>, CodecError> {
+        self.encode(&PayloadV1 { now_ms, event })
+    }
+
+    /// The host time and table event of a payload written by
+    /// [`Codec::encode_table_event`].
+    ///
+    /// # Errors
+    /// As [`Codec::decode`].
+    fn decode_table_event(&self, bytes: &[u8]) -> Result<(u64, TableEvent), CodecError> {
+        let p: PayloadV1<TableEvent> = self.decode(bytes)?;
+        Ok((p.now_ms, p.event))
+    }
 }
 
 /// The most bytes [`Bincode`] reads for one value: far above any table event (a few hundred
@@ -54,12 +73,28 @@ impl Codec for Bincode {
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
-        let (value, used) =
-            bincode::serde::decode_from_slice(bytes, CONFIG).map_err(|e| CodecError::Decode(BoxError::from(e)))?;
-        match bytes.len() - used {
-            0 => Ok(value),
-            extra => Err(CodecError::TrailingBytes { extra }),
-        }
+        let decoded = bincode::serde::decode_from_slice(bytes, CONFIG);
+        whole(bytes, decoded.map_err(|e| CodecError::Decode(BoxError::from(e)))?)
+    }
+
+    // Table events take bincode's own derives (the engine's feature `bincode`): the same
+    // bytes as the serde path, decoded 3 to 4 times faster.
+    fn encode_table_event(&self, now_ms: u64, event: &TableEvent) -> Result<Vec<u8>, CodecError> {
+        bincode::encode_to_vec(PayloadV1 { now_ms, event }, CONFIG).map_err(|e| CodecError::Encode(BoxError::from(e)))
+    }
+
+    fn decode_table_event(&self, bytes: &[u8]) -> Result<(u64, TableEvent), CodecError> {
+        let decoded = bincode::decode_from_slice::<PayloadV1<TableEvent>, _>(bytes, CONFIG);
+        let p = whole(bytes, decoded.map_err(|e| CodecError::Decode(BoxError::from(e)))?)?;
+        Ok((p.now_ms, p.event))
+    }
+}
+
+/// A decoded value, if it used all the bytes.
+fn whole<T>(bytes: &[u8], (value, used): (T, usize)) -> Result<T, CodecError> {
+    match bytes.len() - used {
+        0 => Ok(value),
+        extra => Err(CodecError::TrailingBytes { extra }),
     }
 }
 
@@ -79,7 +114,7 @@ pub trait Upcaster: Send + Sync {
 }
 
 /// The payload of a table event at [`SCHEMA_VERSION`] 1.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
 struct PayloadV1<E> {
     now_ms: u64,
     event: E,
@@ -146,7 +181,7 @@ impl<C: Codec> TableCodec<C> {
         recorded: &Recorded,
         metadata: Metadata,
     ) -> Result<NewEvent, CodecError> {
-        let payload = self.codec.encode(&PayloadV1 { now_ms: recorded.now_ms, event: &recorded.event })?;
+        let payload = self.codec.encode_table_event(recorded.now_ms, &recorded.event)?;
         Ok(NewEvent {
             event_id: EventId::derive(stream, recorded.command, index),
             schema: recorded.schema,
@@ -198,12 +233,12 @@ impl<C: Codec> TableCodec<C> {
             };
             upcasted = Some(up.upcast(event_type_name, upcasted.as_deref().unwrap_or(payload))?);
         }
-        let p: PayloadV1<TableEvent> = self.codec.decode(upcasted.as_deref().unwrap_or(payload))?;
-        let decoded = event_type(&p.event);
+        let (now_ms, event) = self.codec.decode_table_event(upcasted.as_deref().unwrap_or(payload))?;
+        let decoded = event_type(&event);
         if decoded != event_type_name {
             return Err(CodecError::TypeMismatch { stored: event_type_name.to_owned(), decoded });
         }
-        Ok(Recorded { schema: SCHEMA_VERSION, command, now_ms: p.now_ms, event: p.event })
+        Ok(Recorded { schema: SCHEMA_VERSION, command, now_ms, event })
     }
 }
 

@@ -125,6 +125,35 @@ async fn played_hands_round_trip_through_the_store() {
     assert_eq!(Table::replay(&decoded), live, "the replay of the stored events is the live table");
 }
 
+/// [`Bincode`] without its fast path for table events: serde only.
+struct SerdeOnly;
+
+impl Codec for SerdeOnly {
+    fn encode<T: serde::Serialize>(&self, value: &T) -> Result<Vec<u8>, CodecError> {
+        Bincode.encode(value)
+    }
+    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        Bincode.decode(bytes)
+    }
+}
+
+/// The fast path (bincode's own derives) writes the bytes serde writes, for every event of
+/// played hands, and each reads the other's.
+#[test]
+fn the_fast_path_writes_the_bytes_serde_writes() {
+    let (_, log) = play(40);
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in log.iter().flat_map(|(_, events)| events) {
+        let fast = Bincode.encode_table_event(r.now_ms, &r.event).unwrap();
+        let serde = SerdeOnly.encode_table_event(r.now_ms, &r.event).unwrap();
+        assert_eq!(fast, serde, "{:?}", r.event);
+        assert_eq!(SerdeOnly.decode_table_event(&fast).unwrap(), (r.now_ms, r.event.clone()));
+        assert_eq!(Bincode.decode_table_event(&serde).unwrap(), (r.now_ms, r.event.clone()));
+        kinds.insert(event_type(&r.event));
+    }
+    assert!(kinds.len() >= 8, "{kinds:?}");
+}
+
 #[test]
 fn oversized_length_prefixes_fail_without_allocating() {
     // A `Vec<u8>` claiming u64::MAX bytes (varint tag 253 then 8 bytes), then nothing.

@@ -13,6 +13,7 @@ pub const MAX_SEATS: usize = crate::rules::MAX_PLAYERS;
 
 /// Which antes the table takes before each hand.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Ante {
     /// No ante.
     #[default]
@@ -29,6 +30,7 @@ pub enum Ante {
 /// whenever at least four players are dealt in (so the button never straddles). A voluntary,
 /// per-hand straddle would need a command before each deal; it is not offered yet.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Straddle {
     /// No straddle.
     #[default]
@@ -39,6 +41,7 @@ pub enum Straddle {
 
 /// Everything a table is opened with. Checked by [`TableConfig::validate`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct TableConfig {
     /// The variant: PHH `NT`, `PO` or `FT` (fixed-limit bet sizes live in the variant).
     pub variant: Variant,

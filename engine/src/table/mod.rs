@@ -66,6 +66,7 @@ pub const MAX_TABLE_CHIPS: Chips = Chips::UNBOUNDED;
 
 /// A seat at the table, `0..config.seats`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct SeatIdx(pub u8);
 
@@ -85,6 +86,7 @@ impl std::fmt::Display for SeatIdx {
 
 /// A player, as the host identifies them (an account number).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct PlayerId(pub u64);
 
@@ -97,16 +99,19 @@ impl std::fmt::Display for PlayerId {
 /// The id a sender gives a command, so that the store can apply a retried command once.
 /// The table does not deduplicate; it records the id on every event the command causes.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct CommandId(pub u128);
 
 /// The number of a hand at this table, counting from 1.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 #[serde(transparent)]
 pub struct HandNo(pub u64);
 
 /// A betting action by the player to act.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum TableAction {
     /// Give up the hand.
     Fold,
@@ -118,6 +123,7 @@ pub enum TableAction {
 
 /// What a host or a player asks of the table. Sent inside a [`CommandEnvelope`].
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum TableCommand {
     /// Open the table with this configuration (the first command of a stream).
     Open {
@@ -179,6 +185,7 @@ pub enum TableCommand {
 
 /// A command with who sent it and when.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct CommandEnvelope {
     /// Chosen by the sender; recorded on every event the command causes.
     pub id: CommandId,
@@ -190,6 +197,7 @@ pub struct CommandEnvelope {
 
 /// Why a player stopped being dealt in.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum SitOutReason {
     /// They asked to.
     Requested,
@@ -201,6 +209,7 @@ pub enum SitOutReason {
 
 /// Why the table acted for a player.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum ActedForReason {
     /// The action time and the time bank ran out.
     TimedOut,
@@ -210,6 +219,7 @@ pub enum ActedForReason {
 
 /// The seats dealt into a hand, in PHH position order (position 0 first).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct SeatMap {
     seats: [SeatIdx; MAX_PLAYERS],
     len: u8,
@@ -254,6 +264,7 @@ impl SeatMap {
 
 /// Something that happened at the table. See `docs/EVENTS.md` for who may see each one.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum TableEvent {
     /// The table opened.
     Opened {
@@ -415,6 +426,7 @@ impl AsRef<TableEvent> for TableEvent {
 
 /// A stored event: the event, the command that caused it, the host time, the schema version.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Recorded {
     /// [`SCHEMA_VERSION`] when written.
     pub schema: u16,
@@ -588,6 +600,7 @@ pub enum TableRejection {
 
 /// One occupied seat.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Seat {
     /// Who sits here.
     pub player: PlayerId,
@@ -623,6 +636,7 @@ impl Seat {
 
 /// Whose turn it is and until when.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Turn {
     /// Whose turn.
     pub seat: SeatIdx,
@@ -635,6 +649,7 @@ pub struct Turn {
 /// The table's state. Built only by [`apply`]; compare two with `==` (a replay equals the
 /// live table). Serializable for snapshots, which must equal a replay.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct Table {
     config: Option<TableConfig>,
     seats: [Option<Seat>; MAX_SEATS],

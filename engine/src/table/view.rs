@@ -17,6 +17,7 @@ use crate::rules::Pos;
 /// A viewer is a seat, not a player: a host that serves a player's feed from the middle of a
 /// stream should start it at the player's [`TableEvent::SatDown`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Viewer {
     /// The player in this seat.
     Seat(SeatIdx),
@@ -26,6 +27,7 @@ pub enum Viewer {
 
 /// One occupied seat as a viewer sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct SeatView {
     /// Who sits here.
     pub player: PlayerId,
@@ -47,6 +49,7 @@ pub struct SeatView {
 
 /// The table as one viewer sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub struct TableView {
     /// Who is looking.
     pub viewer: Viewer,
