@@ -241,7 +241,7 @@ fn simulate_on_store(
         progress.finish_and_clear();
         let secs = report.elapsed.as_secs_f64();
         println!(
-            "{tables} tables, store {}: {} hands dealt now ({} before), {} commands, {} events in {secs:.2} s: {:.0} events/s, {:.0} hands/s, {} conflicts",
+            "{tables} tables ({}): {} hands dealt now ({} before), {} commands, {} events in {secs:.2} s: {:.0} events/s, {:.0} hands/s, {} conflicts",
             stores::StoreUrl::from_str(store).map_or_else(|_| store.to_owned(), |u| u.to_string()),
             report.hands,
             report.hands_before,
