@@ -88,7 +88,7 @@ impl TableBot {
             if s.sitting_out {
                 return Some(TableCommand::SitIn { player: s.player, wait_for_big_blind: false });
             }
-            if s.stack.0 > buy_in.0 * 2 && rng.next_u64() % 4 == 0 {
+            if s.stack.0 > buy_in.0 * 2 && rng.next_u64().is_multiple_of(4) {
                 return Some(TableCommand::Leave { player: s.player });
             }
         }
