@@ -51,6 +51,18 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.throughput(Throughput::Elements(events.len() as u64));
     g.bench_function("replay decode+apply from bytes in memory", |b| b.iter(|| replay(&codec, &events)));
+    // Recovery loads many tables, each independent: one per core.
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    g.throughput(Throughput::Elements((events.len() * threads) as u64));
+    g.bench_function(format!("replay decode+apply, {threads} tables on {threads} threads"), |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                let replays: Vec<_> = (0..threads).map(|_| s.spawn(|| replay(&codec, &events))).collect();
+                replays.into_iter().map(|r| r.join().unwrap()).count()
+            })
+        });
+    });
+    g.throughput(Throughput::Elements(events.len() as u64));
     g.bench_function("replay read_stream+decode+apply, memory store", |b| {
         b.iter(|| {
             let read = rt.block_on(store.read_stream(&stream, StreamVersion(0), usize::MAX)).unwrap();

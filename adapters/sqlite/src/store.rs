@@ -299,6 +299,41 @@ impl EventStore for SqliteStore {
         answer.await.map_err(|_| self.stopped())?
     }
 
+    async fn find_command(&self, stream: &StreamId, command: CommandId) -> Result<Option<Appended>, StoreError> {
+        let row = sqlx::query(
+            "SELECT first_version, last_version, first_position, last_position FROM commands
+             WHERE stream_id = ? AND command_id = ?",
+        )
+        .bind(stream.as_str())
+        .bind(rows::id_to_blob(command.0).to_vec())
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(|e| self.unavailable(driver(e)))?;
+        let Some(row) = row else { return Ok(None) };
+        let mut numbers = [0u64; 4];
+        for (i, n) in numbers.iter_mut().enumerate() {
+            let raw: i64 = row.try_get(i).map_err(|e| self.unavailable(driver(e)))?;
+            *n = rows::from_sql(raw).ok_or_else(|| StoreError::Corrupt {
+                stream: stream.clone(),
+                version: StreamVersion(0),
+                source: Box::new(BadRecord {
+                    table: "commands",
+                    position: None,
+                    column: "first_version",
+                    problem: format!("column {i} holds {raw}, a negative number"),
+                }),
+            })?;
+        }
+        let [first_version, last_version, first_position, last_position] = numbers;
+        Ok(Some(Appended {
+            first_version: StreamVersion(first_version),
+            last_version: StreamVersion(last_version),
+            first_position: GlobalPosition(first_position),
+            last_position: GlobalPosition(last_position),
+            deduplicated: true,
+        }))
+    }
+
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query("SELECT version, schema, payload FROM snapshots WHERE stream_id = ?")
             .bind(stream.as_str())

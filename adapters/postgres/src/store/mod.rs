@@ -592,6 +592,27 @@ impl EventStore for PostgresStore {
         Ok(())
     }
 
+    async fn find_command(&self, stream: &StreamId, command: CommandId) -> Result<Option<Appended>, StoreError> {
+        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT first_version, last_version, first_position, last_position FROM commands
+             WHERE stream_id = $1 AND command_id = $2",
+        )
+        .bind(stream.as_str())
+        .bind(command.0.to_be_bytes().to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.read_error("finding a command"))?;
+        // The table's checks keep these non-negative.
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(row.map(|(fv, lv, fp, lp)| Appended {
+            first_version: StreamVersion(n(fv)),
+            last_version: StreamVersion(n(lv)),
+            first_position: GlobalPosition(n(fp)),
+            last_position: GlobalPosition(n(lp)),
+            deduplicated: true,
+        }))
+    }
+
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query("SELECT version, schema, payload FROM snapshots WHERE stream_id = $1")
             .bind(stream.as_str())

@@ -60,15 +60,31 @@ pub(crate) async fn notify(pool: PgPool, channel: String, mut committed: watch::
     }
 }
 
-/// Every `every`, while anyone subscribes, reads the visible head and wakes subscribers if
-/// it moved since the last look.
+/// While anyone subscribes, reads the visible head and wakes subscribers if it moved since
+/// the last look: every `every`, and [`CATCH_UP`] after the announced head moved (a commit
+/// here, a notification from elsewhere) for as long as the visible head is behind it. An
+/// announced event becomes visible only once every older transaction in the cluster ended
+/// (the `pg_snapshot_xmin` rule), so a notification alone can wake a subscriber too early;
+/// this poll wakes it again when the event can be read.
 pub(crate) async fn poll(pool: PgPool, shared: Arc<Shared>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut announced = shared.head.subscribe();
     let mut last: Option<i64> = None;
+    let mut behind = false;
     loop {
-        tick.tick().await;
-        if shared.head.receiver_count() == 0 {
+        let wait = if behind { CATCH_UP } else { every };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            changed = announced.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                // Let a burst of commits settle into one look.
+                tokio::time::sleep(CATCH_UP).await;
+            }
+        }
+        // This task's own receiver does not count as a subscriber.
+        if shared.head.receiver_count() <= 1 {
+            behind = false;
             continue;
         }
         let head: Result<Option<i64>, _> = sqlx::query_scalar(
@@ -77,11 +93,16 @@ pub(crate) async fn poll(pool: PgPool, shared: Arc<Shared>, every: Duration) {
         .fetch_one(&pool)
         .await;
         // On an error, subscribers' own reads report the database's state.
-        if let Ok(Some(head)) = head
-            && last != Some(head)
-        {
-            last = Some(head);
-            shared.head.send_modify(|h| *h = (*h).max(GlobalPosition(u64::try_from(head).unwrap_or(0)).next()));
+        let Ok(head) = head else { continue };
+        let visible = GlobalPosition(head.map_or(0, |h| u64::try_from(h).unwrap_or(0) + 1));
+        if head.is_some() && last != head {
+            last = head;
+            shared.head.send_modify(|h| *h = (*h).max(visible));
         }
+        announced.borrow_and_update();
+        behind = visible < *shared.head.borrow();
     }
 }
+
+/// How soon the poll looks again while announced events are not yet visible.
+const CATCH_UP: Duration = Duration::from_millis(10);
