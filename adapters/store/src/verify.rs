@@ -50,7 +50,11 @@ impl fmt::Display for Report {
             "{} streams, {} events, {} commands, {} hands, {} snapshots checked: ",
             self.streams, self.events, self.commands, self.hands, self.snapshots
         )?;
-        if self.problems.is_empty() { f.write_str("consistent") } else { write!(f, "{} problems", self.problems.len()) }
+        match self.problems.len() {
+            0 => f.write_str("consistent"),
+            1 => f.write_str("1 problem"),
+            n => write!(f, "{n} problems"),
+        }
     }
 }
 
