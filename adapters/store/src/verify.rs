@@ -11,7 +11,7 @@ use showdown_engine::table::{self, CommandId, Table, TableEvent};
 
 use crate::codec::TableCodec;
 use crate::error::StoreError;
-use crate::service::decode_snapshot;
+use crate::service::{decode_snapshot, starts_hand};
 use crate::store::EventStore;
 use crate::types::{GlobalPosition, Snapshot, StreamId, StreamVersion};
 
@@ -208,7 +208,7 @@ fn check_event(
     if recorded.now_ms < r.table.last_now_ms() {
         return Err(format!("the clock goes back: {} ms after {} ms", recorded.now_ms, r.table.last_now_ms()));
     }
-    if matches!(recorded.event, TableEvent::HandStarted { .. }) {
+    if starts_hand(&recorded.event) {
         *hands += 1;
     }
     // `apply` trusts its input (the engine decided it); a stored event that decodes but
