@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use showdown_engine::table::{self, CommandId, Table, TableEvent};
+use showdown_engine::table::{self, CommandId, Table};
 
 use crate::codec::TableCodec;
 use crate::error::StoreError;
