@@ -27,7 +27,7 @@ fn played(rt: &tokio::runtime::Runtime) -> (Arc<MemoryStore>, StreamId) {
     rt.block_on(async {
         let mut t = service.load(&stream).await.unwrap();
         let bot = TableBot::new(1, HANDS);
-        while let Some(c) = bot.next(t.table(), t.version().map_or(0, |v| v.0 + 1), 0) {
+        while let Some(c) = bot.next(t.table(), t.events(), 0) {
             service.handle(&mut t, &c).await.unwrap();
         }
     });

@@ -126,7 +126,7 @@ async fn play_table(
     let mut report = SimulateReport { hands_before: loaded.table().hand_no().0, ..SimulateReport::default() };
     progress.inc(report.hands_before);
     loop {
-        let events = loaded.version().map_or(0, |v| v.0 + 1);
+        let events = loaded.events();
         let Some(command) = bot.next(loaded.table(), events, salt) else { break };
         let handled = match service.handle(&mut loaded, &command).await {
             Ok(handled) => handled,

@@ -93,7 +93,7 @@ async fn writer(
     let mut loaded = service.load(stream).await?;
     barrier.wait().await;
     for k in 0..commands {
-        let events = loaded.version().map_or(0, |v| v.0 + 1);
+        let events = loaded.events();
         let Some(command) = bot.next(loaded.table(), events, (w << 40) | k) else { break };
         match service.handle(&mut loaded, &command).await {
             Ok(handled) => {

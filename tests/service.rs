@@ -22,14 +22,10 @@ fn stream(name: &str) -> StreamId {
     StreamId::new(name).unwrap()
 }
 
-fn events_of(loaded: &LoadedTable) -> u64 {
-    loaded.version().map_or(0, |v| v.0 + 1)
-}
-
 /// Plays `loaded` with bots until the table dealt `hands` hands.
 async fn play(service: &TableService, loaded: &mut LoadedTable, hands: u64) {
     let bot = TableBot::new(3, hands);
-    while let Some(command) = bot.next(loaded.table(), events_of(loaded), 0) {
+    while let Some(command) = bot.next(loaded.table(), loaded.events(), 0) {
         service.handle(loaded, &command).await.unwrap_or_else(|e| panic!("{:?}: {e:?}", command.command));
     }
 }
@@ -99,11 +95,11 @@ async fn racing_hosts_catch_up_and_decide_again() {
     let mut b = service.load(&s).await.unwrap();
     // Host a moves on; host b still holds the old table.
     let bot = TableBot::new(3, 3);
-    let first = bot.next(a.table(), events_of(&a), 0).unwrap();
+    let first = bot.next(a.table(), a.events(), 0).unwrap();
     service.handle(&mut a, &first).await.unwrap();
     // b's command (dealing the next hand) was decided on the old table: it loses the race,
     // catches up, and its StartHand is refused (a hand is running now).
-    let stale = bot.next(b.table(), events_of(&b), 1).unwrap();
+    let stale = bot.next(b.table(), b.events(), 1).unwrap();
     assert!(matches!(stale.command, TableCommand::StartHand { .. }));
     match service.handle(&mut b, &stale).await {
         Err(ServiceError::Rejected { conflicts: 1, .. }) => {}
@@ -111,7 +107,7 @@ async fn racing_hosts_catch_up_and_decide_again() {
     }
     assert_eq!(b.table(), a.table(), "the losing host caught up");
     // b's next command, decided on the caught-up table, goes through.
-    let next = bot.next(b.table(), events_of(&b), 1).unwrap();
+    let next = bot.next(b.table(), b.events(), 1).unwrap();
     let handled = service.handle(&mut b, &next).await.unwrap();
     assert_eq!(handled.conflicts, 0);
     assert_eq!(&replay(service.codec(), &all_events(&*store, &s).await), b.table());
@@ -148,7 +144,7 @@ async fn a_command_sent_twice_is_applied_once() {
     let mut t = service.load(&s).await.unwrap();
     play(&service, &mut t, 1).await;
     let bot = TableBot::new(3, 10);
-    let command = bot.next(t.table(), events_of(&t), 0).unwrap();
+    let command = bot.next(t.table(), t.events(), 0).unwrap();
     let first = service.handle(&mut t, &command).await.unwrap();
     assert!(!first.duplicate && !first.events.is_empty());
     let stored = all_events(&*store, &s).await.len();
@@ -293,7 +289,7 @@ async fn verify_names_the_stream_and_version_of_what_is_wrong() {
     let good = stream("good");
     let mut t = service.load(&good).await.unwrap();
     play(&service, &mut t, 3).await;
-    let events = events_of(&t);
+    let events = t.events();
 
     // A payload that is not an event, a schema newer than the code, and a snapshot that
     // differs from the replay, each on a copy of the good stream.

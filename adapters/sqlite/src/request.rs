@@ -4,8 +4,8 @@
 //! constraint, and the group path reuses its checks.
 
 use showdown_store::{
-    AppendRequest, Appended, BoxError, GlobalPosition, NewEvent, Snapshot, StoreError, StoredEvent, StreamId,
-    StreamVersion,
+    AppendRequest, Appended, BoxError, CommandId, GlobalPosition, NewEvent, Snapshot, StoreError, StoredEvent,
+    StreamId, StreamVersion,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
@@ -22,6 +22,38 @@ pub(crate) struct CommandRow {
     pub last_version: i64,
     pub first_position: i64,
     pub last_position: i64,
+}
+
+impl CommandRow {
+    /// The result the command's append reported (`deduplicated` set, as for a retry).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if a stored number is negative.
+    pub(crate) fn appended(&self, stream: &StreamId, command: CommandId) -> Result<Appended, StoreError> {
+        let (Some(first_version), Some(last_version), Some(first_position), Some(last_position)) = (
+            rows::from_sql(self.first_version),
+            rows::from_sql(self.last_version),
+            rows::from_sql(self.first_position),
+            rows::from_sql(self.last_position),
+        ) else {
+            let problem = format!(
+                "command {}: a negative version or position ({}..={}, {}..={})",
+                command.0, self.first_version, self.last_version, self.first_position, self.last_position
+            );
+            return Err(StoreError::Corrupt {
+                stream: stream.clone(),
+                version: StreamVersion(rows::from_sql(self.first_version).unwrap_or(0)),
+                source: Box::new(BadRecord { table: "commands", position: None, column: "first_version", problem }),
+            });
+        };
+        Ok(Appended {
+            first_version: StreamVersion(first_version),
+            last_version: StreamVersion(last_version),
+            first_position: GlobalPosition(first_position),
+            last_position: GlobalPosition(last_position),
+            deduplicated: true,
+        })
+    }
 }
 
 /// What the checks read: the stream's last version and the command's earlier append.
@@ -198,29 +230,11 @@ pub(crate) async fn compare_retry(
     done: &CommandRow,
 ) -> Step<Appended> {
     let stream = &request.stream;
-    let bad_command_row = |problem: String| StoreError::Corrupt {
-        stream: stream.clone(),
-        version: StreamVersion(rows::from_sql(done.first_version).unwrap_or(0)),
-        source: Box::new(BadRecord { table: "commands", position: None, column: "first_version", problem }),
+    let appended = match done.appended(stream, request.command) {
+        Ok(appended) => appended,
+        Err(e) => return Ok(Err(e)),
     };
-    let (Some(first_version), Some(last_version), Some(first_position), Some(last_position)) = (
-        rows::from_sql(done.first_version),
-        rows::from_sql(done.last_version),
-        rows::from_sql(done.first_position),
-        rows::from_sql(done.last_position),
-    ) else {
-        return Ok(Err(bad_command_row(format!(
-            "command {}: a negative version or position ({}..={}, {}..={})",
-            request.command.0, done.first_version, done.last_version, done.first_position, done.last_position
-        ))));
-    };
-    let appended = Appended {
-        first_version: StreamVersion(first_version),
-        last_version: StreamVersion(last_version),
-        first_position: GlobalPosition(first_position),
-        last_position: GlobalPosition(last_position),
-        deduplicated: true,
-    };
+    let (first_version, last_version) = (appended.first_version.0, appended.last_version.0);
     let conflict = || StoreError::CommandConflict {
         stream: stream.clone(),
         command: request.command,

@@ -310,28 +310,14 @@ impl EventStore for SqliteStore {
         .await
         .map_err(|e| self.unavailable(driver(e)))?;
         let Some(row) = row else { return Ok(None) };
-        let mut numbers = [0u64; 4];
-        for (i, n) in numbers.iter_mut().enumerate() {
-            let raw: i64 = row.try_get(i).map_err(|e| self.unavailable(driver(e)))?;
-            *n = rows::from_sql(raw).ok_or_else(|| StoreError::Corrupt {
-                stream: stream.clone(),
-                version: StreamVersion(0),
-                source: Box::new(BadRecord {
-                    table: "commands",
-                    position: None,
-                    column: "first_version",
-                    problem: format!("column {i} holds {raw}, a negative number"),
-                }),
-            })?;
-        }
-        let [first_version, last_version, first_position, last_position] = numbers;
-        Ok(Some(Appended {
-            first_version: StreamVersion(first_version),
-            last_version: StreamVersion(last_version),
-            first_position: GlobalPosition(first_position),
-            last_position: GlobalPosition(last_position),
-            deduplicated: true,
-        }))
+        let number = |i: usize| row.try_get::<i64, _>(i).map_err(|e| self.unavailable(driver(e)));
+        let done = request::CommandRow {
+            first_version: number(0)?,
+            last_version: number(1)?,
+            first_position: number(2)?,
+            last_position: number(3)?,
+        };
+        done.appended(stream, command).map(Some)
     }
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {

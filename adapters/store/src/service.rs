@@ -103,7 +103,9 @@ impl LoadedTable {
         self.snapshot
     }
 
-    fn events_folded(&self) -> u64 {
+    /// The number of events folded in: the stream's length as this host knows it.
+    #[must_use]
+    pub fn events(&self) -> u64 {
         self.version.map_or(0, |v| v.0 + 1)
     }
 
@@ -280,7 +282,7 @@ impl TableService {
     /// As [`TableService::load`].
     pub async fn catch_up(&self, loaded: &mut LoadedTable) -> Result<(), ServiceError> {
         loop {
-            let from = StreamVersion(loaded.events_folded());
+            let from = StreamVersion(loaded.events());
             let page = self.store.read_stream(&loaded.stream, from, READ_PAGE).await?;
             for stored in &page {
                 let recorded = self.decode(loaded, stored)?;
@@ -293,7 +295,7 @@ impl TableService {
     }
 
     fn decode(&self, loaded: &LoadedTable, stored: &StoredEvent) -> Result<Recorded, ServiceError> {
-        let expected = StreamVersion(loaded.events_folded());
+        let expected = StreamVersion(loaded.events());
         if stored.version != expected {
             return Err(ServiceError::Gap { stream: loaded.stream.clone(), expected, found: stored.version });
         }
@@ -418,7 +420,7 @@ impl TableService {
     /// command's: it is only reported (the next command tries again).
     async fn maybe_snapshot(&self, loaded: &mut LoadedTable) -> bool {
         let every = self.config.snapshot_every;
-        let since = loaded.events_folded() - loaded.snapshot.map_or(0, |v| v.0 + 1);
+        let since = loaded.events() - loaded.snapshot.map_or(0, |v| v.0 + 1);
         if every == 0 || since < every {
             return false;
         }
