@@ -12,6 +12,7 @@ pub mod deck;
 pub mod eval;
 pub mod hand;
 pub mod phh;
+pub mod player;
 pub mod pots;
 pub mod replay;
 pub mod rules;

@@ -181,6 +181,9 @@ pub enum TableCommand {
     },
     /// The host's clock moved: act for a player whose time ran out.
     Tick,
+    /// Close the table for good: no hand running and every seat empty. A closed table
+    /// refuses every command; its stream and history stay.
+    Close,
 }
 
 /// A command with who sent it and when.
@@ -416,6 +419,8 @@ pub enum TableEvent {
         /// The commitment salt.
         salt: [u8; 32],
     },
+    /// The table closed for good (see [`TableCommand::Close`]).
+    Closed,
 }
 
 impl AsRef<TableEvent> for TableEvent {
@@ -596,6 +601,15 @@ pub enum TableRejection {
     /// The hand refused the action.
     #[error("the hand refused the action")]
     Hand(#[source] hand::Rejection),
+    /// A command to a closed table.
+    #[error("the table is closed")]
+    Closed,
+    /// `Close` while players are seated.
+    #[error("the table still seats {seated} players: they must leave before it closes")]
+    NotEmpty {
+        /// Players still seated.
+        seated: u8,
+    },
 }
 
 /// One occupied seat.
@@ -668,6 +682,7 @@ pub struct Table {
     /// Lifetime totals grow without bound over a long session: kept wide.
     bought_in: u128,
     cashed_out: u128,
+    closed: bool,
 }
 
 impl Table {
@@ -738,6 +753,12 @@ impl Table {
     #[must_use]
     pub const fn in_hand(&self) -> bool {
         self.in_hand
+    }
+
+    /// Whether the table closed for good.
+    #[must_use]
+    pub const fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// The button, small-blind and big-blind seats of the running or last hand.
@@ -961,6 +982,7 @@ pub fn apply(t: &mut Table, recorded: &Recorded) {
         }
         TableEvent::ActedFor { .. } => t.turn = None,
         TableEvent::DeckRevealed { .. } => t.secret = None,
+        TableEvent::Closed => t.closed = true,
     }
 }
 
@@ -1060,6 +1082,9 @@ impl Decider<'_> {
             return Ok(());
         }
         let Some(config) = t.config else { return Err(TableRejection::NotOpen) };
+        if t.closed {
+            return Err(TableRejection::Closed);
+        }
         match command {
             TableCommand::Open { .. } => unreachable!("handled above"),
             TableCommand::SitDown { seat, player, buy_in, wait_for_big_blind } => {
@@ -1141,6 +1166,17 @@ impl Decider<'_> {
             TableCommand::Act { player, action } => self.act(*player, *action),
             TableCommand::Tick => {
                 self.tick();
+                Ok(())
+            }
+            TableCommand::Close => {
+                if t.in_hand {
+                    return Err(TableRejection::HandInProgress { hand: t.hand_no });
+                }
+                let seated = t.seats.iter().flatten().count() as u8;
+                if seated > 0 {
+                    return Err(TableRejection::NotEmpty { seated });
+                }
+                self.emit(TableEvent::Closed);
                 Ok(())
             }
         }
