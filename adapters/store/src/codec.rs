@@ -262,5 +262,6 @@ pub const fn event_type(event: &TableEvent) -> &'static str {
         TableEvent::TimeBankUsed { .. } => "TimeBankUsed",
         TableEvent::ActedFor { .. } => "ActedFor",
         TableEvent::DeckRevealed { .. } => "DeckRevealed",
+        TableEvent::Closed => "Closed",
     }
 }

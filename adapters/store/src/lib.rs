@@ -16,8 +16,11 @@
 pub mod codec;
 mod error;
 mod memory;
+pub mod projection;
+pub mod readmodel;
 pub mod service;
 mod store;
+pub mod streams;
 mod types;
 pub mod verify;
 

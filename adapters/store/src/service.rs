@@ -22,11 +22,12 @@ use showdown_engine::table::{self, CommandEnvelope, CommandId, Recorded, Table, 
 use crate::codec::{Codec, TableCodec};
 use crate::error::{CodecError, ErrorKind, StoreError};
 use crate::store::EventStore;
+use crate::streams::{META_COMMAND, META_PLAYER, RejectionRecord, audit_stream, command_name, command_player};
 use crate::types::{Appended, ExpectedVersion, Snapshot, StoredEvent, StreamId, StreamVersion};
 
 /// The shape of a snapshot's payload (an encoded [`Table`]). Bump it when `Table` changes
 /// shape: older snapshots are then ignored and rebuilt, never upcast.
-pub const SNAPSHOT_SCHEMA: u16 = 1;
+pub const SNAPSHOT_SCHEMA: u16 = 2;
 
 /// How many events [`TableService::load`] reads at once.
 const READ_PAGE: usize = 1024;
@@ -44,6 +45,9 @@ pub struct ServiceConfig {
     pub unavailable_backoff: Duration,
     /// Store a snapshot once this many events were appended since the last one (0: never).
     pub snapshot_every: u64,
+    /// Keep every refused command in the table's audit stream (`audit-<table>`), for the
+    /// audit log.
+    pub audit_rejections: bool,
 }
 
 impl Default for ServiceConfig {
@@ -53,6 +57,7 @@ impl Default for ServiceConfig {
             unavailable_retries: 3,
             unavailable_backoff: Duration::from_millis(50),
             snapshot_every: 1_000,
+            audit_rejections: true,
         }
     }
 }
@@ -334,6 +339,9 @@ impl TableService {
                     if self.store.find_command(&loaded.stream, command.id).await?.is_some() {
                         return self.duplicate(loaded, command, conflicts).await;
                     }
+                    if self.config.audit_rejections {
+                        self.record_rejection(loaded, command, &rejection).await;
+                    }
                     return Err(ServiceError::Rejected { stream: loaded.stream.clone(), rejection, conflicts });
                 }
             };
@@ -342,10 +350,16 @@ impl TableService {
                     Handled { events, appended: None, conflicts, resends: 0, duplicate: false, snapshot: false };
                 return Ok(handled);
             }
-            let new = self
+            let mut new = self
                 .codec
                 .encode_all(&loaded.stream, &events)
                 .map_err(|source| ServiceError::Encode { stream: loaded.stream.clone(), source })?;
+            // What caused the events, for the audit log (the events alone do not always say).
+            let meta = &mut new[0].metadata;
+            meta.insert(META_COMMAND.to_owned(), command_name(&command.command).to_owned());
+            if let Some(player) = command_player(&command.command) {
+                meta.insert(META_PLAYER.to_owned(), player.0.to_string());
+            }
             let expected = ExpectedVersion::of(loaded.version);
             match self.append(&loaded.stream, expected, command, new).await {
                 Ok((appended, resends)) => {
@@ -392,6 +406,28 @@ impl TableService {
         let appended = self.store.find_command(&loaded.stream, command.id).await?;
         self.catch_up(loaded).await?;
         Ok(Handled { events: Vec::new(), appended, conflicts, resends: 0, duplicate: true, snapshot: false })
+    }
+
+    /// Keeps a refused command in the table's audit stream. Best effort: the rejection is
+    /// the answer whatever happens here, so a failure is only logged.
+    async fn record_rejection(&self, loaded: &LoadedTable, command: &CommandEnvelope, rejection: &TableRejection) {
+        let Ok(stream) = audit_stream(&loaded.stream) else { return };
+        let record = RejectionRecord {
+            command: command.id,
+            now_ms: command.now_ms,
+            kind: command_name(&command.command).to_owned(),
+            player: command_player(&command.command),
+            reason: crate::verify::error_chain(rejection),
+        };
+        let event = match record.to_new_event(&stream, self.codec.codec()) {
+            Ok(event) => event,
+            Err(e) => return tracing::warn!(stream = %stream, error = %e, "cannot encode a refused command for the audit log"),
+        };
+        match self.store.append(&stream, ExpectedVersion::Any, command.id, vec![event]).await.map(|_| ()) {
+            // Refused before, for another reason: the first record stands.
+            Ok(()) | Err(StoreError::CommandConflict { .. }) => {}
+            Err(e) => tracing::warn!(stream = %stream, error = %e, "cannot record a refused command in the audit log"),
+        }
     }
 
     /// Appends, re-sending while the store is unavailable (safe: deduplicated by command).

@@ -13,6 +13,7 @@ use crate::codec::TableCodec;
 use crate::error::StoreError;
 use crate::service::{decode_snapshot, starts_hand};
 use crate::store::EventStore;
+use crate::streams::{StreamKind, decode_player, decode_rejection};
 use crate::types::{GlobalPosition, Snapshot, StreamId, StreamVersion};
 
 /// How many events [`verify`] reads at once.
@@ -97,6 +98,8 @@ struct Replay {
 pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report, StoreError> {
     let mut report = Report::default();
     let mut replays: HashMap<StreamId, Replay> = HashMap::new();
+    // Streams of players and refused commands: the next version expected (None once broken).
+    let mut others: HashMap<StreamId, Option<StreamVersion>> = HashMap::new();
     let mut from = GlobalPosition::START;
     loop {
         let page = match store.read_all(from, PAGE).await {
@@ -114,6 +117,22 @@ pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report
         let Some(last) = page.last() else { break };
         from = last.position.next();
         for stored in &page {
+            if StreamKind::of(&stored.stream) != StreamKind::Table {
+                report.events += 1;
+                let next = others.entry(stored.stream.clone()).or_insert_with(|| {
+                    report.streams += 1;
+                    Some(StreamVersion::FIRST)
+                });
+                if let Some(expected) = *next
+                    && let Err(what) = check_other(stored, expected, codec)
+                {
+                    report.problems.push(Problem { stream: stored.stream.clone(), version: stored.version, what });
+                    *next = None;
+                } else if next.is_some() {
+                    *next = Some(stored.version.next());
+                }
+                continue;
+            }
             if !replays.contains_key(&stored.stream) {
                 let snapshot = store.load_snapshot(&stored.stream).await?;
                 let replay = Replay {
@@ -179,6 +198,18 @@ pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report
         }
     }
     Ok(report)
+}
+
+/// Checks one event of a player's or an audit stream: gapless, and it decodes.
+fn check_other(stored: &crate::types::StoredEvent, expected: StreamVersion, codec: &TableCodec) -> Result<(), String> {
+    if stored.version != expected {
+        return Err(format!("versions have a gap: expected {expected} next"));
+    }
+    let decoded = match StreamKind::of(&stored.stream) {
+        StreamKind::Player => decode_player(stored, codec.codec()).map(|_| ()),
+        _ => decode_rejection(stored, codec.codec()).map(|_| ()),
+    };
+    decoded.map_err(|e| format!("the event does not decode: {}", error_chain(&e)))
 }
 
 /// Checks and applies one event of a stream.
