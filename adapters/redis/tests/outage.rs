@@ -128,3 +128,31 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
     let message = tokio::time::timeout(Duration::from_secs(2), feed.next()).await.unwrap().unwrap().unwrap();
     assert_eq!((message.version, message.payload), (4, b"after".to_vec()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_round_of_reconnection_starts_after_the_attempts_are_used_up() {
+    let port = free_port();
+    let Some(server) = Server::start(port) else { return };
+    let mut config = RedisConfig::new(format!("redis://127.0.0.1:{port}")).with_namespace(common::namespace("rearm"));
+    // One attempt per round, rounds 100 ms apart.
+    config.reconnect = showdown_redis::Backoff {
+        min_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        max_attempts: 1,
+    };
+    let cache = RedisCache::connect(config).await.expect("connect to our own redis-server");
+    assert!(cache.put_table("t", 1, b"s", b"p").await.unwrap());
+    server.kill();
+    // Long enough for fred to give up on its single attempt, several times over.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!cache.is_available());
+    fails_fast("get_table", cache.get_table("t")).await;
+
+    let _server = Server::start(port).expect("restart redis-server");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cache.is_available() {
+        assert!(Instant::now() < deadline, "no reconnection within 5 s of the restart");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cache.put_table("t", 2, b"s", b"p").await.unwrap());
+}
