@@ -82,6 +82,23 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// The schemes fred reads (TLS ones only with a TLS feature, which this crate leaves off).
+const SCHEMES: [&str; 3] = ["redis", "redis-cluster", "redis-sentinel"];
+
+/// Refuses what is not a Redis URL before fred guesses (it takes `http://x` for host `x`).
+fn check_scheme(url: &str) -> std::result::Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("it is not a URL (no scheme://)".to_owned());
+    };
+    if !SCHEMES.contains(&scheme) {
+        return Err(format!("the scheme is {scheme:?}, not one of {SCHEMES:?}"));
+    }
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("it names no host".to_owned());
+    }
+    Ok(())
+}
+
 /// Fred's settings, each for a reason.
 fn builder(config: &RedisConfig, fred_config: FredConfig) -> Builder {
     let mut builder = Builder::from_config(fred_config);
@@ -139,6 +156,7 @@ impl RedisCache {
         config.validate()?;
         let keys = Keys::new(&config.namespace)?;
         let url = redact(&config.url);
+        check_scheme(&config.url).map_err(|reason| RedisError::InvalidUrl { url: url.clone(), reason })?;
         let mut fred_config = FredConfig::from_url(&config.url)
             .map_err(|e| RedisError::InvalidUrl { url: url.clone(), reason: e.details().to_string() })?;
         // Return the first connection error instead of entering the reconnect loop: a
@@ -157,7 +175,7 @@ impl RedisCache {
             Ok(Err(e)) => {
                 return Err(RedisError::Unavailable {
                     operation: "connect",
-                    reason: "could not connect",
+                    reason: format!("could not connect to {url}").into(),
                     source: Some(Box::new(e)),
                 });
             }
@@ -166,7 +184,11 @@ impl RedisCache {
                 tokio::spawn(async move {
                     let _ = closing.quit().await;
                 });
-                return Err(RedisError::unavailable("connect", "no connection within the connect timeout"));
+                return Err(RedisError::Unavailable {
+                    operation: "connect",
+                    reason: format!("no connection to {url} within {:?}", config.connect_timeout).into(),
+                    source: None,
+                });
             }
         };
         let monitor = tokio::spawn(monitor(

@@ -3,6 +3,7 @@
 //! cache", `Refused` and `Corrupt` mean the server or the data in it is not what this crate
 //! expects.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 
 /// A boxed cause, so that the client library's own error type stays out of this API.
@@ -55,7 +56,7 @@ pub enum RedisError {
         /// The operation, e.g. `get_table`.
         operation: &'static str,
         /// In a few words: not connected, timed out, connection lost, queue full.
-        reason: &'static str,
+        reason: Cow<'static, str>,
         /// The client's error, when there is one.
         #[source]
         source: Option<Cause>,
@@ -92,7 +93,7 @@ impl RedisError {
     }
 
     pub(crate) fn unavailable(operation: &'static str, reason: &'static str) -> RedisError {
-        RedisError::Unavailable { operation, reason, source: None }
+        RedisError::Unavailable { operation, reason: Cow::Borrowed(reason), source: None }
     }
 
     pub(crate) fn corrupt(operation: &'static str, expected: &'static str, got: impl std::fmt::Debug) -> RedisError {
@@ -127,7 +128,7 @@ impl RedisError {
             }
             _ => return RedisError::Refused { operation, source: Box::new(error) },
         };
-        RedisError::Unavailable { operation, reason, source: Some(Box::new(error)) }
+        RedisError::Unavailable { operation, reason: Cow::Borrowed(reason), source: Some(Box::new(error)) }
     }
 }
 

@@ -221,13 +221,17 @@ impl RedisCache {
         }
         let manager = client.manage_subscriptions();
         let subscription = Subscription { client, messages, channel, manager };
-        match tokio::time::timeout(
-            self.config().command_timeout,
-            subscription.client.subscribe(subscription.channel.clone()),
-        )
-        .await
-        {
-            Ok(Ok(())) => Ok(subscription),
+        // Fred answers SUBSCRIBE as soon as it is written (the server's confirmation arrives
+        // out of band and is dropped), so a PING on the same connection follows it: the
+        // server answers in order, so once PING is answered the subscription is live and
+        // nothing published after `subscribe` returns is missed.
+        let client = &subscription.client;
+        let confirmed = async {
+            client.subscribe(subscription.channel.clone()).await?;
+            client.ping::<Value>(None).await
+        };
+        match tokio::time::timeout(self.config().command_timeout, confirmed).await {
+            Ok(Ok(_pong)) => Ok(subscription),
             Ok(Err(e)) => Err(RedisError::from_fred(OP, e)),
             Err(_) => Err(RedisError::unavailable(OP, "no answer within the command timeout")),
         }

@@ -121,7 +121,7 @@ async fn subscribers_see_versions_in_order_and_gaps_are_flagged() {
         for _ in 0..4 {
             let message = tokio::time::timeout(Duration::from_secs(2), subscription.next())
                 .await
-                .expect("a message within 2 s")
+                .unwrap_or_else(|_| panic!("{prefix}: a message within 2 s, after {seen:?}"))
                 .expect("open")
                 .expect("well formed");
             assert_eq!(message.payload, format!("{prefix}-{}", message.version).into_bytes());
@@ -262,6 +262,14 @@ async fn bad_configuration_is_reported_clearly() {
     assert!(matches!(e, RedisError::InvalidUrl { .. }), "{e}");
     assert!(e.to_string().contains("expected redis://"), "{e}");
 
+    let e = RedisCache::connect(RedisConfig::new("http://127.0.0.1:6379")).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid Redis URL \"http://127.0.0.1:6379\": the scheme is \"http\", not one of \
+         [\"redis\", \"redis-cluster\", \"redis-sentinel\"]; expected redis://[[user]:password@]host[:port][/database] \
+         (redis-cluster://… for a cluster)"
+    );
+
     let e = RedisCache::connect(RedisConfig::new("redis://:hunter2@127.0.0.1:6379/notanumber")).await.unwrap_err();
     assert!(!e.to_string().contains("hunter2"), "the password is hidden: {e}");
 
@@ -277,5 +285,6 @@ async fn bad_configuration_is_reported_clearly() {
     let start = Instant::now();
     let e = RedisCache::connect(RedisConfig::new("redis://127.0.0.1:1")).await.unwrap_err();
     assert!(e.is_unavailable(), "{e}");
+    assert!(e.to_string().contains("could not connect to redis://127.0.0.1:1"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
 }
