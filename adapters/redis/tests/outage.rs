@@ -8,7 +8,38 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use showdown_redis::{RedisCache, RedisConfig, RedisError, Viewer};
+
+/// Counts this crate's `warn!` and `info!` events (the health monitor's), process-wide.
+struct CountLogs;
+
+static WARNINGS: AtomicUsize = AtomicUsize::new(0);
+static INFOS: AtomicUsize = AtomicUsize::new(0);
+
+impl tracing::Subscriber for CountLogs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let meta = event.metadata();
+        if meta.target().starts_with("showdown_redis") {
+            match *meta.level() {
+                tracing::Level::WARN => WARNINGS.fetch_add(1, Ordering::SeqCst),
+                tracing::Level::INFO => INFOS.fetch_add(1, Ordering::SeqCst),
+                _ => 0,
+            };
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
 
 struct Server {
     child: Child,
@@ -55,6 +86,9 @@ impl Drop for Server {
     }
 }
 
+/// Serializes the tests of this binary, so that the log counts belong to one of them.
+static LOGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
@@ -77,6 +111,10 @@ async fn fails_fast<T: std::fmt::Debug>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
+    // The other test of this binary logs too: count the difference made here, under a lock.
+    let _ = tracing::subscriber::set_global_default(CountLogs);
+    let _alone = LOGS.lock().await;
+    let (warnings, infos) = (WARNINGS.load(Ordering::SeqCst), INFOS.load(Ordering::SeqCst));
     let port = free_port();
     let Some(server) = Server::start(port) else { return };
     let config = RedisConfig::new(format!("redis://127.0.0.1:{port}")).with_namespace(common::namespace("outage"));
@@ -103,6 +141,9 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
         slowest = slowest.max(fails_fast("subscribe", cache.subscribe("t", Viewer::Spectator)).await);
     }
     eprintln!("slowest failure while down: {slowest:?}");
+    // Twenty-odd failed calls, one warning.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(WARNINGS.load(Ordering::SeqCst) - warnings, 1, "one warning for the outage");
     let e = cache.get_table("t").await.unwrap_err();
     assert!(e.to_string().starts_with("Redis is unavailable for get_table: "), "{e}");
     // A new client fails to connect quickly too.
@@ -119,6 +160,9 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(cache.get_table("t").await.unwrap(), None, "a new server: the cache starts empty");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(INFOS.load(Ordering::SeqCst) - infos, 1, "one info when it is back");
+    assert_eq!(WARNINGS.load(Ordering::SeqCst) - warnings, 1);
     assert!(cache.put_table("t", 3, b"state-3", b"p").await.unwrap());
     assert_eq!(cache.get_table("t").await.unwrap().unwrap().version, 3);
     assert!(cache.apply_leaderboard(3, &[(1, 5, 1)]).await.unwrap());
@@ -131,6 +175,7 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_round_of_reconnection_starts_after_the_attempts_are_used_up() {
+    let _alone = LOGS.lock().await;
     let port = free_port();
     let Some(server) = Server::start(port) else { return };
     let mut config = RedisConfig::new(format!("redis://127.0.0.1:{port}")).with_namespace(common::namespace("rearm"));
