@@ -230,6 +230,7 @@ fn quick_retries(conflict_retries: u32) -> ServiceConfig {
         unavailable_retries: 2,
         unavailable_backoff: Duration::from_millis(1),
         snapshot_every: 0,
+        ..ServiceConfig::default()
     }
 }
 
