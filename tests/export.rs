@@ -192,15 +192,25 @@ fn pokerkit_available() -> bool {
 
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tools/pokerkit_oracle.py");
 
+/// Hands per table in the PokerKit check: 60, or `SHOWDOWN_EXPORT_HANDS` for a longer run.
+fn pokerkit_hands() -> u64 {
+    std::env::var("SHOWDOWN_EXPORT_HANDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60)
+}
+
 #[test]
 fn exported_hands_replay_in_pokerkit_to_the_stored_stacks() {
     if !pokerkit_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
-    let mut tables: Vec<(String, Vec<Recorded>)> =
-        other_tables().into_iter().enumerate().map(|(k, (name, c))| (name.to_owned(), play(c, 60, k as u64))).collect();
-    tables.push(("six-max".to_owned(), play(TableBot::config(), 200, 7)));
+    let hands = pokerkit_hands();
+    let mut tables: Vec<(String, Vec<Recorded>)> = other_tables()
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, c))| (name.to_owned(), play(c, hands, k as u64)))
+        .collect();
+    tables.push(("six-max".to_owned(), play(TableBot::config(), hands * 3, 7)));
+    let mut matched = 0;
     for (name, events) in &tables {
         let exported = hands_from_events(name, events).expect("the table exports");
         let path = dir.path().join(format!("{name}.phhs"));
@@ -222,6 +232,8 @@ fn exported_hands_replay_in_pokerkit_to_the_stored_stacks() {
                 })
                 .collect();
             assert_eq!(line["finishing_stacks"].as_array(), Some(&want), "{name}: hand {} differs in PokerKit", k + 1);
+            matched += 1;
         }
     }
+    eprintln!("PokerKit replayed {matched} exported hands of {} tables to the stored stacks", tables.len());
 }
