@@ -179,6 +179,28 @@ fn a_hand_still_running_is_left_out_and_named() {
     assert_eq!(e.to_string(), "no table `t` in the store (no stream of that name)");
 }
 
+#[test]
+fn a_hand_that_does_not_replay_to_its_recorded_stacks_is_reported_not_dropped() {
+    let mut events = play(TableBot::config(), 3, 5);
+    // Move one chip between the first two players in hand 2's recorded outcome.
+    let ended = events
+        .iter_mut()
+        .filter_map(|r| match &mut r.event {
+            TableEvent::Hand { event: Event::HandEnded { stacks }, .. } => Some(stacks),
+            _ => None,
+        })
+        .nth(1)
+        .expect("hand 2 ended");
+    let (from, to) = if ended[0].0 > 0 { (0, 1) } else { (1, 0) };
+    ended[from].0 -= 1;
+    ended[to].0 += 1;
+    let exported = hands_from_events("t", &events).expect("the table exports");
+    assert_eq!(exported.hands.len(), 3);
+    assert_eq!(exported.inexact.len(), 1, "{:?}", exported.inexact);
+    assert_eq!(exported.inexact[0].0.0, 2);
+    assert!(exported.inexact[0].1.contains("but the table recorded"), "{:?}", exported.inexact);
+}
+
 /// Whether PokerKit can be imported; when it cannot, the PokerKit test fails under CI and
 /// is skipped with a notice elsewhere.
 fn pokerkit_available() -> bool {
