@@ -3,12 +3,14 @@
 //! This facade re-exports the engine and the store crates, and holds what the `showdown`
 //! command-line tool runs: store URLs ([`stores`]), bot tables ([`bots`]) played through
 //! the table service ([`simulate`], [`stress`]), the in-memory simulation behind
-//! `showdown bench simulate` ([`sim`]) and the PHH replay report behind `showdown replay`.
+//! `showdown bench simulate` ([`sim`]), the PHH replay report behind `showdown replay` and
+//! a stored table's hands as PHH ([`export`]).
 
 pub use showdown_engine as engine;
 pub use showdown_store as store;
 
 pub mod bots;
+pub mod export;
 pub mod replay_report;
 pub mod sim;
 pub mod simulate;

@@ -101,6 +101,19 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write a table's finished hands as PHH (a .phhs file: [1], [2], …); a hand still
+    /// running is left out and named on stderr.
+    Export {
+        /// The store.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+        /// The table's stream, e.g. table-0.
+        #[arg(long)]
+        table: String,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Verify { store } => verify_store(&store),
         Cmd::Stress { store, writers, commands, table, seed } => stress_store(&store, writers, commands, table, seed),
+        Cmd::Export { store, table, out } => export_table(&store, &table, out.as_deref()),
         Cmd::Eval { command: EvalCmd::Census } => {
             let start = Instant::now();
             eval::init_tables();
@@ -301,6 +315,30 @@ fn stress_store(
         );
         Ok(if r.lost == 0 && r.duplicated == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
     })
+}
+
+fn export_table(store: &str, table: &str, out: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let stream = StreamId::new(table).with_context(|| format!("invalid table name `{table}`"))?;
+    let hands = runtime()?.block_on(async {
+        let store_handle = stores::open(store).await?;
+        anyhow::Ok(showdown::export::hands_from_store(&*store_handle, &stream).await?)
+    })?;
+    let text = showdown::engine::phh::write_phhs(&hands.hands);
+    match out {
+        Some(path) => std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing the hands")?;
+        }
+    }
+    if let Some(hand) = hands.unfinished {
+        eprintln!("showdown: {stream}: hand {} is still running: left out", hand.0);
+    }
+    for (hand, why) in &hands.inexact {
+        eprintln!("showdown: warning: {stream}: hand {}: {why}", hand.0);
+    }
+    eprintln!("showdown: {stream}: {} finished hands exported", hands.hands.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn replay(json: bool, files: &[String]) -> anyhow::Result<ExitCode> {

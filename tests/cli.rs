@@ -58,3 +58,56 @@ fn verify_names_the_stream_and_version_of_a_corrupted_row() {
     assert!(stdout.contains("problem: table-1 at version 7: the event does not decode"), "{stdout}");
     assert!(stdout.trim_end().ends_with("1 problem"), "{stdout}");
 }
+
+#[test]
+fn export_writes_the_finished_hands_and_refuses_what_is_not_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = format!("sqlite:{}", path.display());
+    let out = showdown(&["simulate", "--store", &store, "--tables", "2", "--hands", "30", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+
+    let file = dir.path().join("table-1.phhs");
+    let out = showdown(&["export", "--store", &store, "--table", "table-1", "--out", file.to_str().unwrap()]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.is_empty() && err.contains("table-1: 30 finished hands exported"), "{err}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("[1]\nvariant = \"NT\"\n") && written.contains("\n[30]\n"), "{written}");
+    let out = showdown(&["export", "--store", &store, "--table", "table-1"]);
+    assert_eq!(text(&out).0, written, "stdout and --out write the same");
+    let out = showdown(&["replay", "--json", file.to_str().unwrap()]);
+    let (report, _) = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert_eq!(report.lines().filter(|l| l.contains("\"finishing_stacks\"")).count(), 30, "{report}");
+
+    // A stream that is not a table: its first event is a SatDown.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use showdown::engine::table::{CommandId, PlayerId, Recorded, SCHEMA_VERSION, SeatIdx, TableEvent};
+        use showdown_store::{ExpectedVersion, StreamId, codec::TableCodec};
+        let handle = showdown::stores::open(&store).await.unwrap();
+        let stream = StreamId::new("not-a-table").unwrap();
+        let event = TableEvent::SatDown { seat: SeatIdx(0), player: PlayerId(1), wait_for_big_blind: false };
+        let recorded = Recorded { schema: SCHEMA_VERSION, command: CommandId(9), now_ms: 1, event };
+        let events = TableCodec::default().encode_all(&stream, &[recorded]).unwrap();
+        handle.append(&stream, ExpectedVersion::NoStream, CommandId(9), events).await.unwrap();
+    });
+    for (args, message) in [
+        (
+            &["--table", "not-a-table"][..],
+            "stream `not-a-table` is not a table: its first event is SatDown, not Opened",
+        ),
+        (&["--table", "table-9"][..], "no table `table-9` in the store (no stream of that name)"),
+        (&["--table", "has space"][..], "invalid table name `has space`"),
+    ] {
+        let out = showdown(&[&["export", "--store", &store][..], args].concat());
+        let (stdout, err) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(stdout.is_empty() && err.lines().count() == 1 && err.contains(message), "{args:?}: {err}");
+    }
+    let out = showdown(&["export", "--store", "mysql://db/x", "--table", "table-0"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.lines().count() == 1 && err.contains("unknown store URL `mysql://db/x`"), "{err}");
+}

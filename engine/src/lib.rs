@@ -10,6 +10,7 @@ pub mod cards;
 pub mod chips;
 pub mod deck;
 pub mod eval;
+pub mod export;
 pub mod hand;
 pub mod phh;
 pub mod player;
