@@ -178,7 +178,10 @@ impl Exporter {
         let event = &recorded.event;
         let Some(config) = self.config else {
             let TableEvent::Opened { config } = event else {
-                return Err(ExportError::NotATable { stream: self.table.clone(), found: event_name(event) });
+                return Err(ExportError::NotATable {
+                    stream: self.table.clone(),
+                    found: showdown_store::codec::event_type(event),
+                });
             };
             self.config = Some(*config);
             self.version += 1;
@@ -276,27 +279,5 @@ fn replay_mismatch(history: &HandHistory, config: &TableConfig) -> Option<String
                 stacks(recorded)
             ))
         }
-    }
-}
-
-/// An event's name, for errors.
-fn event_name(event: &TableEvent) -> &'static str {
-    match event {
-        TableEvent::Opened { .. } => "Opened",
-        TableEvent::SatDown { .. } => "SatDown",
-        TableEvent::BoughtIn { .. } => "BoughtIn",
-        TableEvent::ToppedUp { .. } => "ToppedUp",
-        TableEvent::SatOut { .. } => "SatOut",
-        TableEvent::SatIn { .. } => "SatIn",
-        TableEvent::LeaveQueued { .. } => "LeaveQueued",
-        TableEvent::CashedOut { .. } => "CashedOut",
-        TableEvent::BlindsMissed { .. } => "BlindsMissed",
-        TableEvent::HandStarted { .. } => "HandStarted",
-        TableEvent::Hand { .. } => "Hand",
-        TableEvent::ActionDeadlineSet { .. } => "ActionDeadlineSet",
-        TableEvent::TimeBankStarted { .. } => "TimeBankStarted",
-        TableEvent::TimeBankUsed { .. } => "TimeBankUsed",
-        TableEvent::ActedFor { .. } => "ActedFor",
-        TableEvent::DeckRevealed { .. } => "DeckRevealed",
     }
 }

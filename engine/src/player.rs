@@ -234,7 +234,9 @@ pub enum PlayerRejection {
         id: String,
     },
     /// A moderation verdict on an avatar that is not the current custom one, or `Pending`.
-    #[error("avatar {id:?} cannot be judged: the current avatar is {current:?} and the verdict must be Approved or Rejected")]
+    #[error(
+        "avatar {id:?} cannot be judged: the current avatar is {current:?} and the verdict must be Approved or Rejected"
+    )]
     NotModeratable {
         /// The avatar named.
         id: String,

@@ -29,7 +29,7 @@ pub mod conformance;
 
 pub use error::{BoxError, CodecError, ErrorKind, StoreError};
 pub use memory::MemoryStore;
-pub use service::{Handled, LoadedTable, ServiceConfig, ServiceError, TableService};
+pub use service::{CommandGate, GateRefusal, Handled, LoadedTable, ServiceConfig, ServiceError, TableService};
 pub use showdown_engine::table::CommandId;
 pub use store::{EventStore, SUBSCRIPTION_BATCH, Subscription};
 pub use types::{

@@ -112,7 +112,14 @@ pub struct Projector<'a, S> {
 impl<'a, S: ReadModelSink> Projector<'a, S> {
     /// A runner over `store` writing into `sink`.
     pub fn new(store: &'a dyn EventStore, codec: TableCodec, sink: S) -> Projector<'a, S> {
-        Projector { store, sink, fold: ReadModelFold::new(codec), batch: DEFAULT_BATCH, checkpoint: None, progress: Progress::default() }
+        Projector {
+            store,
+            sink,
+            fold: ReadModelFold::new(codec),
+            batch: DEFAULT_BATCH,
+            checkpoint: None,
+            progress: Progress::default(),
+        }
     }
 
     /// Reads and writes `batch` events at a time.

@@ -398,7 +398,10 @@ impl ReadModelFold {
                 entry.1 = stored.version.next();
                 player::apply(&mut entry.0, &recorded);
                 if let Some(id) = entry.0.player {
-                    out.players.insert(id.0, PlayerRow { player_id: id.0, profile: entry.0.clone(), version: stored.version.0 });
+                    out.players.insert(
+                        id.0,
+                        PlayerRow { player_id: id.0, profile: entry.0.clone(), version: stored.version.0 },
+                    );
                 }
             }
             StreamKind::Audit => {
@@ -432,7 +435,11 @@ impl ReadModelFold {
             hand: None,
         });
         if stored.version != ctx.next {
-            return Err(FoldError::OutOfOrder { stream: stored.stream.clone(), expected: ctx.next, found: stored.version });
+            return Err(FoldError::OutOfOrder {
+                stream: stored.stream.clone(),
+                expected: ctx.next,
+                found: stored.version,
+            });
         }
         ctx.next = stored.version.next();
         let table_id = stored.stream.as_str();
@@ -440,9 +447,11 @@ impl ReadModelFold {
         let now = recorded.now_ms;
         if ctx.command != Some(stored.command) {
             ctx.command = Some(stored.command);
-            let player = stored.metadata.get(META_PLAYER).and_then(|p| p.parse().ok()).or_else(|| {
-                event_seat(&recorded.event).and_then(|s| ctx.table.seat(s).map(|s| s.player.0))
-            });
+            let player = stored
+                .metadata
+                .get(META_PLAYER)
+                .and_then(|p| p.parse().ok())
+                .or_else(|| event_seat(&recorded.event).and_then(|s| ctx.table.seat(s).map(|s| s.player.0)));
             out.audit.push(AuditRow {
                 position,
                 table_id: table_id.to_owned(),
@@ -455,15 +464,16 @@ impl ReadModelFold {
                 at_ms: now,
             });
         }
-        let ledger = |hand_no: Option<u64>, seat: SeatIdx, player: PlayerId, kind: &'static str, amount: i64| LedgerRow {
-            position,
-            table_id: table_id.to_owned(),
-            hand_no,
-            seat: seat.0,
-            player_id: player.0,
-            kind,
-            amount,
-        };
+        let ledger =
+            |hand_no: Option<u64>, seat: SeatIdx, player: PlayerId, kind: &'static str, amount: i64| LedgerRow {
+                position,
+                table_id: table_id.to_owned(),
+                hand_no,
+                seat: seat.0,
+                player_id: player.0,
+                kind,
+                amount,
+            };
         match &recorded.event {
             TableEvent::Opened { .. } => ctx.opened_ms = now,
             TableEvent::Closed => ctx.closed_ms = Some(now),
@@ -577,7 +587,12 @@ impl HandAcc {
     fn fold(&mut self, event: &hand::Event, position: u64, now: u64) -> bool {
         use hand::Event as E;
         let hand_no = self.row.hand_no;
-        let act = |acc: &mut HandAcc, pos: showdown_engine::rules::Pos, action: &'static str, amount: u64, to: Option<u64>, cards: Option<String>| {
+        let act = |acc: &mut HandAcc,
+                   pos: showdown_engine::rules::Pos,
+                   action: &'static str,
+                   amount: u64,
+                   to: Option<u64>,
+                   cards: Option<String>| {
             let (seat, player) = acc.seats[pos.idx()];
             acc.actions.push(ActionRow {
                 table_id: acc.row.table_id.clone(),
@@ -750,7 +765,10 @@ fn event_seat(event: &TableEvent) -> Option<SeatIdx> {
         | TableEvent::TimeBankUsed { seat, .. }
         | TableEvent::ActedFor { seat, .. } => Some(*seat),
         TableEvent::Hand { seat, .. } => *seat,
-        TableEvent::Opened { .. } | TableEvent::HandStarted { .. } | TableEvent::DeckRevealed { .. } | TableEvent::Closed => None,
+        TableEvent::Opened { .. }
+        | TableEvent::HandStarted { .. }
+        | TableEvent::DeckRevealed { .. }
+        | TableEvent::Closed => None,
     }
 }
 

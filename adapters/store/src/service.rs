@@ -203,6 +203,15 @@ pub enum ServiceError {
         #[source]
         source: CodecError,
     },
+    /// The service's [`CommandGate`] refused the command; nothing reached the table or the
+    /// store.
+    #[error("{stream}: the command was refused before the table saw it: {refusal}")]
+    Gated {
+        /// The table's stream.
+        stream: StreamId,
+        /// Why.
+        refusal: GateRefusal,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -215,7 +224,9 @@ impl ServiceError {
     #[must_use]
     pub const fn kind(&self) -> ErrorKind {
         match self {
-            ServiceError::Rejected { .. } | ServiceError::Encode { .. } => ErrorKind::Rejected,
+            ServiceError::Rejected { .. } | ServiceError::Gated { .. } | ServiceError::Encode { .. } => {
+                ErrorKind::Rejected
+            }
             ServiceError::Conflict { .. } => ErrorKind::Conflict,
             ServiceError::Decode { .. } | ServiceError::Gap { .. } => ErrorKind::Corrupt,
             ServiceError::Store(e) => e.kind(),
@@ -230,6 +241,27 @@ pub struct TableService {
     store: Arc<dyn EventStore>,
     codec: Arc<TableCodec>,
     config: ServiceConfig,
+    gate: Option<Arc<dyn CommandGate>>,
+}
+
+/// A check a command passes before the table decides it (a rate limit, say). A refused
+/// command never reaches the table or the store.
+#[async_trait::async_trait]
+pub trait CommandGate: Send + Sync {
+    /// `Ok` lets the command through; `Err` says why it is refused. A gate whose own
+    /// backing service is down should let commands through (and log it): the gate protects
+    /// the tables, it must not stop them.
+    async fn admit(&self, stream: &StreamId, command: &CommandEnvelope) -> Result<(), GateRefusal>;
+}
+
+/// Why a [`CommandGate`] refused a command.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct GateRefusal {
+    /// What was wrong, for the sender (`player 7 is over the action rate limit …`).
+    pub reason: String,
+    /// When trying again may succeed.
+    pub retry_after: Option<Duration>,
 }
 
 impl std::fmt::Debug for TableService {
@@ -248,7 +280,14 @@ impl TableService {
     /// A service with a codec of the caller's (with upcasters, say).
     #[must_use]
     pub fn with_codec(store: Arc<dyn EventStore>, codec: Arc<TableCodec>, config: ServiceConfig) -> TableService {
-        TableService { store, codec, config }
+        TableService { store, codec, config, gate: None }
+    }
+
+    /// The same service with a gate every command passes first.
+    #[must_use]
+    pub fn with_gate(mut self, gate: Arc<dyn CommandGate>) -> TableService {
+        self.gate = Some(gate);
+        self
     }
 
     /// The store.
@@ -328,6 +367,11 @@ impl TableService {
     pub async fn handle(&self, loaded: &mut LoadedTable, command: &CommandEnvelope) -> Result<Handled, ServiceError> {
         if loaded.recent.contains(&command.id) {
             return self.duplicate(loaded, command, 0).await;
+        }
+        if let Some(gate) = &self.gate {
+            gate.admit(&loaded.stream, command)
+                .await
+                .map_err(|refusal| ServiceError::Gated { stream: loaded.stream.clone(), refusal })?;
         }
         let mut conflicts = 0;
         loop {
@@ -421,7 +465,9 @@ impl TableService {
         };
         let event = match record.to_new_event(&stream, self.codec.codec()) {
             Ok(event) => event,
-            Err(e) => return tracing::warn!(stream = %stream, error = %e, "cannot encode a refused command for the audit log"),
+            Err(e) => {
+                return tracing::warn!(stream = %stream, error = %e, "cannot encode a refused command for the audit log");
+            }
         };
         match self.store.append(&stream, ExpectedVersion::Any, command.id, vec![event]).await.map(|_| ()) {
             // Refused before, for another reason: the first record stands.

@@ -143,7 +143,12 @@ pub const fn command_player(command: &TableCommand) -> Option<PlayerId> {
 ///
 /// # Errors
 /// When the codec cannot encode it.
-pub fn player_new_event(stream: &StreamId, index: u32, recorded: &PlayerRecorded, codec: &impl Codec) -> Result<NewEvent, CodecError> {
+pub fn player_new_event(
+    stream: &StreamId,
+    index: u32,
+    recorded: &PlayerRecorded,
+    codec: &impl Codec,
+) -> Result<NewEvent, CodecError> {
     Ok(NewEvent {
         event_id: EventId::derive(stream, recorded.command, index),
         schema: recorded.schema,
