@@ -16,6 +16,7 @@ use showdown::simulate::{SimulateOptions, simulate};
 use showdown::stores;
 use showdown::stress::stress;
 use showdown_store::codec::TableCodec;
+use showdown_store::projection::Projector;
 use showdown_store::{ServiceConfig, StreamId, TableService, verify};
 use std::str::FromStr as _;
 
@@ -49,32 +50,7 @@ enum Cmd {
     },
     /// Play bot tables concurrently through the table service on a store, with a progress
     /// bar. Stop it at any moment (even kill it) and run it again to continue.
-    Simulate {
-        /// The store: sqlite:PATH, postgres://…, esdb://… or memory:.
-        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
-        store: String,
-        /// Tables played at once.
-        #[arg(long, default_value_t = 16)]
-        tables: u32,
-        /// Hands each table deals in all, counting those dealt in earlier runs.
-        #[arg(long, default_value_t = 1_000)]
-        hands: u64,
-        /// The bots' seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Table i is the stream PREFIX-i.
-        #[arg(long, default_value = "table")]
-        prefix: String,
-        /// Store a snapshot of a table every N events (0: never).
-        #[arg(long, default_value_t = 1_000)]
-        snapshot_every: u64,
-        /// Append `STREAM COMMAND-ID` to this file for every acknowledged command.
-        #[arg(long)]
-        ack_log: Option<std::path::PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Simulate(SimulateArgs),
     /// Replay every stream of a store and check it: gapless versions, every event decodes,
     /// commands stored once and whole, chips conserved, snapshots equal to replays.
     Verify {
@@ -114,6 +90,55 @@ enum Cmd {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Catch the PostgreSQL read models up with the store, or rebuild them from its first
+    /// event (--rebuild).
+    Project {
+        /// The store.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+        /// The read models' database.
+        #[arg(long, value_name = "URL")]
+        postgres: String,
+        /// Drop the read models and write them again from the store's first event.
+        #[arg(long)]
+        rebuild: bool,
+        /// Events read and written per transaction.
+        #[arg(long, default_value_t = showdown_store::projection::DEFAULT_BATCH)]
+        batch: usize,
+    },
+}
+
+/// The options of `showdown simulate`.
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The store: sqlite:PATH, postgres://…, esdb://… or memory:.
+    #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+    store: String,
+    /// Tables played at once.
+    #[arg(long, default_value_t = 16)]
+    tables: u32,
+    /// Hands each table deals in all, counting those dealt in earlier runs.
+    #[arg(long, default_value_t = 1_000)]
+    hands: u64,
+    /// The bots' seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Table i is the stream PREFIX-i.
+    #[arg(long, default_value = "table")]
+    prefix: String,
+    /// Store a snapshot of a table every N events (0: never).
+    #[arg(long, default_value_t = 1_000)]
+    snapshot_every: u64,
+    /// Append `STREAM COMMAND-ID` to this file for every acknowledged command.
+    #[arg(long)]
+    ack_log: Option<std::path::PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Project the read models into this PostgreSQL database while the tables play
+    /// (caught up when the run ends).
+    #[arg(long, value_name = "URL")]
+    postgres_read_models: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -155,9 +180,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Replay { json, files } => replay(json, &files),
-        Cmd::Simulate { store, tables, hands, seed, prefix, snapshot_every, ack_log, quiet } => {
-            simulate_on_store(&store, tables, hands, seed, prefix, snapshot_every, ack_log, quiet)
-        }
+        Cmd::Project { store, postgres, rebuild, batch } => project(&store, &postgres, rebuild, batch),
+        Cmd::Simulate(args) => simulate_on_store(args),
         Cmd::Verify { store } => verify_store(&store),
         Cmd::Stress { store, writers, commands, table, seed } => stress_store(&store, writers, commands, table, seed),
         Cmd::Export { store, table, out } => export_table(&store, &table, out.as_deref()),
@@ -223,23 +247,19 @@ fn positive(name: &str, n: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn simulate_on_store(
-    store: &str,
-    tables: u32,
-    hands: u64,
-    seed: u64,
-    prefix: String,
-    snapshot_every: u64,
-    ack_log: Option<std::path::PathBuf>,
-    quiet: bool,
-) -> anyhow::Result<ExitCode> {
+fn simulate_on_store(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let SimulateArgs { store, tables, hands, seed, prefix, snapshot_every, ack_log, quiet, postgres_read_models } =
+        args;
     positive("tables", u64::from(tables))?;
     positive("hands", hands)?;
     runtime()?.block_on(async {
-        let store_handle = stores::open(store).await?;
+        let store_handle = stores::open(&store).await?;
+        let read_models = match &postgres_read_models {
+            Some(url) => Some(read_models(url).await?),
+            None => None,
+        };
         let config = ServiceConfig { snapshot_every, ..ServiceConfig::default() };
-        let service = TableService::new(store_handle, config);
+        let service = TableService::new(store_handle.clone(), config);
         let progress = if quiet {
             ProgressBar::hidden()
         } else {
@@ -251,12 +271,30 @@ fn simulate_on_store(
             )
         };
         let options = SimulateOptions { tables, hands, seed, prefix, ack_log };
-        let report = simulate(&service, &options, &progress).await?;
+        // The projections follow the tables as they play, in this task; they catch up once
+        // the tables are done.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let play = async {
+            let report = simulate(&service, &options, &progress).await;
+            let _ = stop.send(true);
+            report
+        };
+        let follow = async {
+            match read_models {
+                Some(sink) => {
+                    let mut projector = Projector::new(&*store_handle, TableCodec::default(), sink);
+                    Some(projector.run(stopped.clone(), PROJECTION_POLL).await)
+                }
+                None => None,
+            }
+        };
+        let (report, projected) = tokio::join!(play, follow);
+        let report = report?;
         progress.finish_and_clear();
         let secs = report.elapsed.as_secs_f64();
         println!(
             "{tables} tables ({}): {} hands dealt now ({} before), {} commands, {} events in {secs:.2} s: {:.0} events/s, {:.0} hands/s, {} conflicts",
-            stores::StoreUrl::from_str(store).map_or_else(|_| store.to_owned(), |u| u.to_string()),
+            stores::StoreUrl::from_str(&store).map_or_else(|_| store.clone(), |u| u.to_string()),
             report.hands,
             report.hands_before,
             report.commands,
@@ -265,6 +303,83 @@ fn simulate_on_store(
             report.hands as f64 / secs,
             report.conflicts,
         );
+        if let Some(projected) = projected {
+            let p = projected.context("projecting the read models")?;
+            println!("{}", projection_line("read models", &p, None));
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// How often a following projection looks for new events.
+const PROJECTION_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+#[cfg(feature = "postgres")]
+async fn read_models(url: &str) -> anyhow::Result<showdown_postgres::ReadModels> {
+    Ok(showdown_postgres::ReadModels::connect(url).await?)
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn read_models(_url: &str) -> anyhow::Result<NoReadModels> {
+    anyhow::bail!("the read models need PostgreSQL: build with the `postgres` feature")
+}
+
+/// The read models of a build without PostgreSQL: there are none.
+#[cfg(not(feature = "postgres"))]
+enum NoReadModels {}
+
+#[cfg(not(feature = "postgres"))]
+#[async_trait::async_trait]
+impl showdown_store::projection::ReadModelSink for NoReadModels {
+    fn name(&self) -> &str {
+        match *self {}
+    }
+    async fn checkpoint(&mut self) -> Result<Option<showdown_store::GlobalPosition>, showdown_store::BoxError> {
+        match *self {}
+    }
+    async fn commit(
+        &mut self,
+        _: Option<showdown_store::GlobalPosition>,
+        _: showdown_store::projection::Batch<'_>,
+    ) -> Result<bool, showdown_store::BoxError> {
+        match *self {}
+    }
+    async fn reset(&mut self) -> Result<(), showdown_store::BoxError> {
+        match *self {}
+    }
+}
+
+fn projection_line(
+    what: &str,
+    p: &showdown_store::projection::Progress,
+    elapsed: Option<std::time::Duration>,
+) -> String {
+    let rate = elapsed.map_or(String::new(), |e| {
+        format!(" in {:.2} s: {:.0} events/s", e.as_secs_f64(), p.events as f64 / e.as_secs_f64())
+    });
+    format!(
+        "{what}: {} events projected in {} batches, {} rows{rate}; checkpoint {}; {} events read again to rebuild state, {} batches lost to another runner",
+        p.events,
+        p.batches,
+        p.rows,
+        p.position.map_or_else(|| "none".to_owned(), |p| p.0.to_string()),
+        p.history,
+        p.lost_races,
+    )
+}
+
+fn project(store: &str, postgres: &str, rebuild: bool, batch: usize) -> anyhow::Result<ExitCode> {
+    positive("batch", batch as u64)?;
+    runtime()?.block_on(async {
+        let store_handle = stores::open(store).await?;
+        let sink = read_models(postgres).await?;
+        let mut projector = Projector::new(&*store_handle, TableCodec::default(), sink).with_batch(batch);
+        let started = Instant::now();
+        if rebuild {
+            projector.rebuild().await.context("dropping the read models")?;
+        }
+        let p = projector.catch_up().await.context("projecting the read models")?;
+        println!("{}", projection_line(if rebuild { "rebuilt" } else { "caught up" }, &p, Some(started.elapsed())));
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use indicatif::ProgressBar;
+use std::collections::BTreeMap;
+
+use showdown_engine::player::{Moderation, PlayerCommand, PlayerEnvelope};
+use showdown_engine::table::{CommandId, PlayerId, TableCommand};
+use showdown_store::players::handle_player;
 use showdown_store::service::starts_hand;
 use showdown_store::{ServiceError, StreamId, TableService};
 use tokio::task::JoinSet;
@@ -128,6 +133,9 @@ async fn play_table(
     loop {
         let events = loaded.events();
         let Some(command) = bot.next(loaded.table(), events, salt) else { break };
+        if let TableCommand::SitDown { player, .. } = command.command {
+            register_bot(service, player, command.now_ms).await?;
+        }
         let handled = match service.handle(&mut loaded, &command).await {
             Ok(handled) => handled,
             Err(ServiceError::Rejected { .. }) => {
@@ -151,4 +159,30 @@ async fn play_table(
         progress.inc(hands);
     }
     Ok(report)
+}
+
+/// Gives a bot a profile before it first sits down (a few change preferences or upload an
+/// avatar, so that every kind of profile event is stored). Command ids are derived from the
+/// player, so a restarted simulation stores nothing twice.
+async fn register_bot(service: &TableService, player: PlayerId, now_ms: u64) -> anyhow::Result<()> {
+    let (store, codec) = (&**service.store(), service.codec());
+    let mut commands = vec![PlayerCommand::Register { player, display_name: format!("bot-{}", player.0) }];
+    if player.0 % 3 == 0 {
+        let set =
+            BTreeMap::from([("theme".to_owned(), "dark".to_owned()), ("four_colour".to_owned(), "on".to_owned())]);
+        commands.push(PlayerCommand::SetPreferences { set, unset: Vec::new() });
+    }
+    if player.0 % 5 == 0 {
+        let id = format!("upload-{}", player.0);
+        commands
+            .push(PlayerCommand::SetAvatar { id: id.clone(), url: Some(format!("https://avatars.invalid/{id}.png")) });
+        commands.push(PlayerCommand::ModerateAvatar { id, verdict: Moderation::Approved });
+    }
+    for (i, command) in commands.into_iter().enumerate() {
+        let id = CommandId((0xB07 << 112) | (u128::from(player.0) << 8) | i as u128);
+        let envelope = PlayerEnvelope { id, now_ms, command };
+        // A command stored by an earlier run is found by its id and not applied again.
+        handle_player(store, codec, player, &envelope).await.with_context(|| format!("registering {player}"))?;
+    }
+    Ok(())
 }

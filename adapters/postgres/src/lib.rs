@@ -18,6 +18,8 @@
 //! `migrations/` (the store's tables in `0001_event_store.sql`), embedded in the library and
 //! applied by [`PostgresStore::connect`].
 
+pub mod readmodels;
 pub mod store;
 
+pub use readmodels::ReadModels;
 pub use store::{CommitStats, DriverError, InvalidSchema, PostgresOptions, PostgresStore, redact_url};

@@ -16,6 +16,7 @@
 pub mod codec;
 mod error;
 mod memory;
+pub mod players;
 pub mod projection;
 pub mod readmodel;
 pub mod service;

@@ -181,6 +181,12 @@ impl PostgresOptions {
         Ok(self)
     }
 
+    /// The schema set with [`PostgresOptions::schema`], if any.
+    #[must_use]
+    pub fn schema_name(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     /// How many committer tasks (each with its own connection) share the appends, by
     /// stream; at least 1. Default 1: the store's calls run one at a time anyway (they hold
     /// the advisory lock), and one committer makes the largest groups, so the fewest WAL
