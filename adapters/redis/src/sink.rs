@@ -187,7 +187,8 @@ impl RedisSink {
                 TableEvent::CashedOut { seat, .. } => set(&mut occupied, seat.0, true),
                 _ => {}
             }
-            seats[i] = (0..after.len()).filter(|&s| after[s] || occupied[s]).filter_map(|s| u8::try_from(s).ok()).collect();
+            seats[i] =
+                (0..after.len()).filter(|&s| after[s] || occupied[s]).filter_map(|s| u8::try_from(s).ok()).collect();
         }
         let codec = self.codec.codec();
         let encode = |e: CodecError| RedisError::corrupt(OP, "an event the codec encodes", e.to_string());
@@ -198,7 +199,8 @@ impl RedisSink {
             let spectator_bytes = codec.encode(&spectator).map_err(encode)?;
             for &seat in seats {
                 let own = recorded.redacted_for(TableViewer::Seat(showdown_engine::table::SeatIdx(seat)));
-                let bytes = if own == spectator { spectator_bytes.clone() } else { codec.encode(&own).map_err(encode)? };
+                let bytes =
+                    if own == spectator { spectator_bytes.clone() } else { codec.encode(&own).map_err(encode)? };
                 let channel = self.cache.keys().channel(stream.as_str(), Viewer::Seat(seat))?;
                 messages.push((channel, FeedMessage::encode(stored.version.0, &bytes)));
             }
@@ -220,7 +222,8 @@ impl RedisSink {
             }
         }
         loop {
-            let page: Value = self.cache.run(OP, client.scan_page(cursor.clone(), pattern.clone(), Some(1000), None)).await?;
+            let page: Value =
+                self.cache.run(OP, client.scan_page(cursor.clone(), pattern.clone(), Some(1000), None)).await?;
             let mut page = page.into_array().into_iter();
             let (Some(next), Some(found)) = (page.next(), page.next()) else {
                 return Err(RedisError::corrupt(OP, "a SCAN page", "a short reply"));
