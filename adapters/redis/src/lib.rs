@@ -6,7 +6,10 @@
 //!   whose messages carry the stream version, with a [`GapDetector`];
 //! - leaderboards ([`RedisCache::apply_leaderboard`]): idempotent by global position;
 //! - sessions ([`RedisCache::create_session`]) with a TTL;
-//! - per-player rate limits ([`RedisCache::check_rate`], GCRA on Redis's clock).
+//! - per-player rate limits ([`RedisCache::check_rate`], GCRA on Redis's clock);
+//! - wired to the store: [`RedisSink`], a projection sink keeping the table cache, the feeds
+//!   and the leaderboards, [`cached_table`] for a server starting cold, and
+//!   [`RedisRateGate`], the rate limit as the table service's command gate.
 //!
 //! Redis is never required: while it is down every call fails fast with
 //! [`RedisError::Unavailable`], one warning is logged, and the client reconnects in the

@@ -230,3 +230,49 @@ async fn the_rate_gate_refuses_a_burst_and_lets_everything_through_without_redis
     }
     assert_eq!(tables.store.stream_version(loaded.stream()).await.unwrap(), before.map(|v| StreamVersion(v.0 + 6)));
 }
+
+/// The figure: `Projector::catch_up` from the start with `RedisSink` over 16 tables × 500
+/// hands in a memory store, 3 repeats each (a reset before each), median events/s; once
+/// publishing every event to its feeds (no subscribers), once with nothing to publish (a
+/// rebuild over old history). Run with
+/// `cargo test -p showdown-redis --release --test sink -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: prints figures"]
+async fn projection_throughput() {
+    let Some(cache) = common::connect_or_skip(common::config("sink-bench")).await else { return };
+    let (n_tables, hands) = (16, 500);
+    let mut tables = Tables::new("bench", n_tables);
+    let started = Instant::now();
+    tables.play(hands).await;
+    let store = tables.store.clone();
+    let events = store.read_all(showdown_store::GlobalPosition::START, usize::MAX).await.unwrap().len();
+    println!("{n_tables} tables × {hands} hands: {events} events, played in {:.1?}", started.elapsed());
+    let last = tables.last_position().await;
+    for (what, publish_after) in [("publishing every event", None), ("nothing to publish (rebuild)", last)] {
+        let sink = RedisSink::new(cache.clone(), codec(), publish_after);
+        let mut projector = Projector::new(&*store, TableCodec::default(), sink);
+        let mut rates = Vec::new();
+        for _ in 0..3 {
+            projector.rebuild().await.unwrap();
+            let before = projector.sink().stats();
+            let started = Instant::now();
+            let progress = projector.catch_up().await.unwrap();
+            let elapsed = started.elapsed();
+            let stats = projector.sink().stats();
+            let batches = stats.batches - before.batches;
+            rates.push(events as f64 / elapsed.as_secs_f64());
+            println!(
+                "  {what}: {events} events in {elapsed:.2?} ({:.0} events/s), {batches} batches, {:.1} round trips \
+                 and {:.1} ms a batch, {} messages",
+                events as f64 / elapsed.as_secs_f64(),
+                (stats.round_trips - before.round_trips) as f64 / batches as f64,
+                elapsed.as_secs_f64() * 1000.0 / batches as f64,
+                stats.messages - before.messages,
+            );
+            assert_eq!(progress.position, last);
+        }
+        rates.sort_by(f64::total_cmp);
+        println!("{what}: median {:.0} events/s over 3 runs", rates[1]);
+        check_caches(&cache, &tables).await;
+    }
+}
