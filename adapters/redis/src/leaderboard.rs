@@ -54,6 +54,50 @@ impl RedisCache {
         }
     }
 
+    /// Adds every delta and moves the position from `expected` to `position`, in one script,
+    /// only if the stored position is `expected` (`None`: no position stored, as after a
+    /// clear or on an empty server). This is the compare-and-set a projection needs: a
+    /// server that restarted empty (no position) refuses a batch from the middle of the
+    /// store, so the runner rebuilds from the start instead of counting half the history.
+    /// Returns `Ok(None)` when applied, `Ok(Some(stored))` with the stored position when not.
+    ///
+    /// # Errors
+    /// As [`RedisCache::apply_leaderboard`].
+    pub async fn apply_leaderboard_from(
+        &self,
+        expected: Option<u64>,
+        position: u64,
+        deltas: &[LeaderboardDelta],
+    ) -> Result<Option<Option<u64>>> {
+        const OP: &str = "apply_leaderboard";
+        let keys = vec![
+            self.keys().leaderboard(LeaderboardKind::NetChips),
+            self.keys().leaderboard(LeaderboardKind::HandsPlayed),
+            self.keys().leaderboard_position(),
+        ];
+        let mut args: Vec<Value> = Vec::with_capacity(2 + 3 * deltas.len());
+        args.push(expected.map_or_else(String::new, |p| p.to_string()).into());
+        args.push(position.to_string().into());
+        for &(player, net, hands) in deltas {
+            args.push(player.to_string().into());
+            args.push(net.to_string().into());
+            args.push(hands.to_string().into());
+        }
+        let reply: Vec<Value> =
+            self.run(OP, self.scripts().apply_leaderboard_from.evalsha_with_reload(self.client(), keys, args)).await?;
+        let applied = reply.first().and_then(Value::as_i64);
+        let stored = reply.get(1).and_then(Value::as_str).map(|s| s.to_string());
+        match (applied, stored.as_deref()) {
+            (Some(1), _) => Ok(None),
+            (Some(0), Some("")) => Ok(Some(None)),
+            (Some(0), Some(p)) => match p.parse::<u64>() {
+                Ok(p) => Ok(Some(Some(p))),
+                Err(_) => Err(RedisError::corrupt(OP, "a decimal position", p)),
+            },
+            _ => Err(RedisError::corrupt(OP, "{applied, stored position} from the script", reply)),
+        }
+    }
+
     /// The best `n` players, highest score first, as `(player, score)`.
     ///
     /// # Errors

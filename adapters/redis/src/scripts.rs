@@ -36,6 +36,21 @@ redis.call('SET', KEYS[3], ARGV[1])
 return 1
 ";
 
+/// KEYS net, hands, position; ARGV expected position ('' for none), position, then (player,
+/// net delta, hands delta) triples. A compare-and-set: applies every delta and records the
+/// position only if the stored position is the expected one (absent for ''). Returns
+/// {1, ''} when applied, else {0, the stored position or ''}.
+const APPLY_LEADERBOARD_FROM: &str = r"
+local stored = redis.call('GET', KEYS[3]) or ''
+if stored ~= ARGV[1] then return {0, stored} end
+for i = 3, #ARGV, 3 do
+  redis.call('ZINCRBY', KEYS[1], ARGV[i + 1], ARGV[i])
+  redis.call('ZINCRBY', KEYS[2], ARGV[i + 2], ARGV[i])
+end
+redis.call('SET', KEYS[3], ARGV[2])
+return {1, ''}
+";
+
 /// KEYS[1] the player's GCRA key; ARGV emission interval (µs), burst.
 /// Returns {allowed (1 or 0), retry after (µs)}. The clock is the server's (TIME), so
 /// hosts' clocks do not matter; the state is the theoretical arrival time (TAT) in µs.
@@ -71,6 +86,7 @@ return version
 pub(crate) struct Scripts {
     pub(crate) put_table: Script,
     pub(crate) apply_leaderboard: Script,
+    pub(crate) apply_leaderboard_from: Script,
     pub(crate) gcra: Script,
     pub(crate) create_session: Script,
 }
@@ -80,6 +96,7 @@ impl Scripts {
         Scripts {
             put_table: Script::from_lua(format!("{GT}{PUT_TABLE}")),
             apply_leaderboard: Script::from_lua(format!("{GT}{APPLY_LEADERBOARD}")),
+            apply_leaderboard_from: Script::from_lua(APPLY_LEADERBOARD_FROM),
             gcra: Script::from_lua(GCRA),
             create_session: Script::from_lua(CREATE_SESSION),
         }
