@@ -139,6 +139,11 @@ struct SimulateArgs {
     /// (caught up when the run ends).
     #[arg(long, value_name = "URL")]
     postgres_read_models: Option<String>,
+    /// Keep table caches, fan-out and leaderboards in this Redis while the tables play.
+    /// Redis is never needed: while it is down the tables keep playing (one warning), and
+    /// its caches are rebuilt from the store when it is back.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -248,14 +253,28 @@ fn positive(name: &str, n: u64) -> anyhow::Result<()> {
 }
 
 fn simulate_on_store(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let SimulateArgs { store, tables, hands, seed, prefix, snapshot_every, ack_log, quiet, postgres_read_models } =
-        args;
+    let SimulateArgs {
+        store,
+        tables,
+        hands,
+        seed,
+        prefix,
+        snapshot_every,
+        ack_log,
+        quiet,
+        postgres_read_models,
+        redis,
+    } = args;
     positive("tables", u64::from(tables))?;
     positive("hands", hands)?;
     runtime()?.block_on(async {
         let store_handle = stores::open(&store).await?;
         let read_models = match &postgres_read_models {
             Some(url) => Some(read_models(url).await?),
+            None => None,
+        };
+        let redis_sink = match &redis {
+            Some(url) => redis_sink(url).await?,
             None => None,
         };
         let config = ServiceConfig { snapshot_every, ..ServiceConfig::default() };
@@ -288,7 +307,16 @@ fn simulate_on_store(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 None => None,
             }
         };
-        let (report, projected) = tokio::join!(play, follow);
+        let cache = async {
+            match redis_sink {
+                Some(sink) => {
+                    let mut projector = Projector::new(&*store_handle, TableCodec::default(), sink);
+                    Some(projector.run(stopped.clone(), PROJECTION_POLL).await)
+                }
+                None => None,
+            }
+        };
+        let (report, projected, cached) = tokio::join!(play, follow, cache);
         let report = report?;
         progress.finish_and_clear();
         let secs = report.elapsed.as_secs_f64();
@@ -307,12 +335,42 @@ fn simulate_on_store(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             let p = projected.context("projecting the read models")?;
             println!("{}", projection_line("read models", &p, None));
         }
+        match cached {
+            Some(Ok(p)) => println!("{}", projection_line("redis", &p, None)),
+            // Redis is a cache: a run whose Redis is still down at the end is not a failure.
+            Some(Err(e)) => eprintln!("warning: redis is behind the store: {}", verify::error_chain(&e)),
+            None => {}
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
 
 /// How often a following projection looks for new events.
 const PROJECTION_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The Redis sink of `simulate --redis`, or `None` (after a warning) when Redis cannot be
+/// reached at the start: the tables play without it.
+#[cfg(feature = "redis")]
+async fn redis_sink(url: &str) -> anyhow::Result<Option<showdown_redis::RedisSink>> {
+    let config = showdown_redis::RedisConfig::new(url);
+    config.validate()?;
+    let cache = match showdown_redis::RedisCache::connect(config).await {
+        Ok(cache) => cache,
+        Err(e) => {
+            eprintln!("warning: playing without Redis: {}", verify::error_chain(&e));
+            return Ok(None);
+        }
+    };
+    // Publish only what Redis has not seen: a rebuild after a flush does not replay old
+    // events to subscribers.
+    let seen = cache.leaderboard_position().await.ok().flatten().map(showdown_store::GlobalPosition);
+    Ok(Some(showdown_redis::RedisSink::new(cache, std::sync::Arc::new(TableCodec::default()), seen)))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_sink(_url: &str) -> anyhow::Result<Option<NoReadModels>> {
+    anyhow::bail!("--redis needs the `redis` feature")
+}
 
 #[cfg(feature = "postgres")]
 async fn read_models(url: &str) -> anyhow::Result<showdown_postgres::ReadModels> {
@@ -324,11 +382,11 @@ async fn read_models(_url: &str) -> anyhow::Result<NoReadModels> {
     anyhow::bail!("the read models need PostgreSQL: build with the `postgres` feature")
 }
 
-/// The read models of a build without PostgreSQL: there are none.
-#[cfg(not(feature = "postgres"))]
+/// The sink of a build without PostgreSQL or Redis: there is none.
+#[cfg(any(not(feature = "postgres"), not(feature = "redis")))]
 enum NoReadModels {}
 
-#[cfg(not(feature = "postgres"))]
+#[cfg(any(not(feature = "postgres"), not(feature = "redis")))]
 #[async_trait::async_trait]
 impl showdown_store::projection::ReadModelSink for NoReadModels {
     fn name(&self) -> &str {
