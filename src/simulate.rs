@@ -167,12 +167,12 @@ async fn play_table(
 async fn register_bot(service: &TableService, player: PlayerId, now_ms: u64) -> anyhow::Result<()> {
     let (store, codec) = (&**service.store(), service.codec());
     let mut commands = vec![PlayerCommand::Register { player, display_name: format!("bot-{}", player.0) }];
-    if player.0 % 3 == 0 {
+    if player.0.is_multiple_of(3) {
         let set =
             BTreeMap::from([("theme".to_owned(), "dark".to_owned()), ("four_colour".to_owned(), "on".to_owned())]);
         commands.push(PlayerCommand::SetPreferences { set, unset: Vec::new() });
     }
-    if player.0 % 5 == 0 {
+    if player.0.is_multiple_of(5) {
         let id = format!("upload-{}", player.0);
         commands
             .push(PlayerCommand::SetAvatar { id: id.clone(), url: Some(format!("https://avatars.invalid/{id}.png")) });
