@@ -9,7 +9,7 @@
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::ProgressBar;
 use showdown::simulate::{SimulateOptions, simulate, table_stream};
@@ -20,6 +20,8 @@ use showdown_engine::table::{CommandEnvelope, CommandId, PlayerId, TableAction, 
 use showdown_postgres::ReadModels;
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 use common::{Db, scalar};
 
 /// Plays bot tables into a memory store, with one refused command for the audit log.
@@ -209,19 +211,9 @@ async fn a_projection_killed_20_times_writes_the_same_rows_as_one_run() {
     for _ in 0..20 {
         seed = showdown::bots::mix(seed, 1);
         let mut child = project(&killed_db.url, &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let wait = Duration::from_millis(80 + seed % 400);
-        let started = Instant::now();
-        while started.elapsed() < wait {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if child.try_wait().unwrap().is_none() {
+        if process::kill_after(&mut child, Duration::from_millis(80 + seed % 400)) {
             mid_run += 1;
-            child.kill().unwrap(); // SIGKILL
         }
-        let _ = child.wait();
     }
     let last = project(&killed_db.url, &[]).output().unwrap();
     assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));

@@ -8,9 +8,12 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use showdown::bots::mix;
+
+#[path = "common/process.rs"]
+mod process;
 use showdown::store::{CommandId, GlobalPosition, StreamId};
 
 const TABLES: u32 = 6;
@@ -67,18 +70,9 @@ fn simulate_killed_at_random_moments_loses_nothing_and_continues() {
         let mut child = simulate(&store, &acks).stdout(Stdio::null()).spawn().expect("showdown simulate starts");
         // 150 to 900 ms: through start-up, loading, and the middle of appends.
         let wait = Duration::from_millis(150 + mix(seed, round) % 750);
-        let started = Instant::now();
-        while started.elapsed() < wait {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
+        if process::kill_after(&mut child, wait) {
             killed += 1;
         }
-        child.wait().unwrap();
         verify(&store, &format!("after kill {round} at {wait:?} (seed {seed:#x})"));
     }
     assert_eq!(killed, KILLS, "only {killed} of {KILLS} runs were still going when killed: make the runs longer");

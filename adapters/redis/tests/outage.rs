@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,57 +39,8 @@ impl tracing::Subscriber for CountLogs {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    /// Starts `redis-server` on `port` and waits until it accepts connections; `None` when
-    /// there is no `redis-server` binary (and `CI` is not set).
-    fn start(port: u16) -> Option<Server> {
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                if std::env::var_os("CI").is_some() {
-                    panic!("redis-server cannot be started and CI is set, so this test fails: {e}");
-                }
-                eprintln!("NOTICE: test skipped (it passes without checking anything): cannot run redis-server: {e}");
-                return None;
-            }
-        };
-        let server = Server { child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not listen on port {port} within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("kill redis-server");
-        self.child.wait().expect("reap redis-server");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Serializes the tests of this binary, so that the log counts belong to one of them.
 static LOGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
-}
 
 /// Runs `call`, checks it failed with `Unavailable` well under a second, and returns how long it took.
 async fn fails_fast<T: std::fmt::Debug>(
@@ -115,8 +64,8 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
     let _ = tracing::subscriber::set_global_default(CountLogs);
     let _alone = LOGS.lock().await;
     let (warnings, infos) = (WARNINGS.load(Ordering::SeqCst), INFOS.load(Ordering::SeqCst));
-    let port = free_port();
-    let Some(server) = Server::start(port) else { return };
+    let port = common::Server::free_port();
+    let Some(server) = common::Server::start(port) else { return };
     let config = RedisConfig::new(format!("redis://127.0.0.1:{port}")).with_namespace(common::namespace("outage"));
     let cache = RedisCache::connect(config.clone()).await.expect("connect to our own redis-server");
     assert!(cache.is_available());
@@ -153,7 +102,7 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
 
     // Back on the same port (empty: it keeps nothing on disk). The client reconnects by
     // itself within the backoff's longest delay, and the scripts are loaded again on demand.
-    let _server = Server::start(port).expect("restart redis-server");
+    let _server = common::Server::start(port).expect("restart redis-server");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cache.is_available() {
         assert!(Instant::now() < deadline, "no reconnection within 10 s of the restart");
@@ -176,8 +125,8 @@ async fn calls_fail_fast_while_redis_is_down_and_work_again_after_it_is_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_round_of_reconnection_starts_after_the_attempts_are_used_up() {
     let _alone = LOGS.lock().await;
-    let port = free_port();
-    let Some(server) = Server::start(port) else { return };
+    let port = common::Server::free_port();
+    let Some(server) = common::Server::start(port) else { return };
     let mut config = RedisConfig::new(format!("redis://127.0.0.1:{port}")).with_namespace(common::namespace("rearm"));
     // One attempt per round, rounds 100 ms apart.
     config.reconnect = showdown_redis::Backoff {
@@ -193,7 +142,7 @@ async fn a_new_round_of_reconnection_starts_after_the_attempts_are_used_up() {
     assert!(!cache.is_available());
     fails_fast("get_table", cache.get_table("t")).await;
 
-    let _server = Server::start(port).expect("restart redis-server");
+    let _server = common::Server::start(port).expect("restart redis-server");
     let deadline = Instant::now() + Duration::from_secs(5);
     while !cache.is_available() {
         assert!(Instant::now() < deadline, "no reconnection within 5 s of the restart");
