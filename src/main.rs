@@ -298,25 +298,9 @@ fn simulate_on_store(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             let _ = stop.send(true);
             report
         };
-        let follow = async {
-            match read_models {
-                Some(sink) => {
-                    let mut projector = Projector::new(&*store_handle, TableCodec::default(), sink);
-                    Some(projector.run(stopped.clone(), PROJECTION_POLL).await)
-                }
-                None => None,
-            }
-        };
-        let cache = async {
-            match redis_sink {
-                Some(sink) => {
-                    let mut projector = Projector::new(&*store_handle, TableCodec::default(), sink);
-                    Some(projector.run(stopped.clone(), PROJECTION_POLL).await)
-                }
-                None => None,
-            }
-        };
-        let (report, projected, cached) = tokio::join!(play, follow, cache);
+        let project = follow(&*store_handle, read_models, stopped.clone());
+        let cache = follow(&*store_handle, redis_sink, stopped);
+        let (report, projected, cached) = tokio::join!(play, project, cache);
         let report = report?;
         progress.finish_and_clear();
         let secs = report.elapsed.as_secs_f64();
@@ -343,6 +327,16 @@ fn simulate_on_store(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Runs a projection beside the tables until `stopped`, then catches it up (`None`: no sink).
+async fn follow<S: showdown_store::projection::ReadModelSink>(
+    store: &dyn showdown_store::EventStore,
+    sink: Option<S>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Option<Result<showdown_store::projection::Progress, showdown_store::projection::ProjectionError>> {
+    let mut projector = Projector::new(store, TableCodec::default(), sink?);
+    Some(projector.run(stopped, PROJECTION_POLL).await)
 }
 
 /// How often a following projection looks for new events.

@@ -7,14 +7,13 @@
 //! commit writes nothing; insert-only rows have primary keys, so a bug that wrote a batch twice
 //! would fail loudly instead of double-counting.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use showdown_store::projection::{Batch, ReadModelSink};
 use showdown_store::readmodel::{Changes, avatar_columns};
 use showdown_store::{BoxError, GlobalPosition, StoreError};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::store::{DriverError, PostgresOptions, redact_url};
@@ -41,7 +40,6 @@ pub const TABLES: [(&str, &str); 9] = [
 pub struct ReadModels {
     pool: PgPool,
     location: String,
-    name: String,
 }
 
 impl ReadModels {
@@ -60,34 +58,17 @@ impl ReadModels {
     /// As [`ReadModels::connect`].
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<ReadModels, StoreError> {
         let location = redact_url(url);
-        let unavailable = |context: &'static str, e: sqlx::Error| StoreError::Unavailable {
-            location: location.clone(),
-            source: Box::new(DriverError::new(context, e)),
-        };
-        let mut connect = PgConnectOptions::from_str(url)
-            .map_err(|e| unavailable("parsing the URL", e))?
-            .application_name("showdown read models");
-        if let Some(schema) = options.schema_name() {
-            connect = connect.options([("search_path", schema)]);
-        }
-        // Migrating is what the store does on connect: reuse it, then keep a pool of our own.
-        let store = crate::PostgresStore::connect_with(url, options.clone()).await?;
-        drop(store);
+        let (connect, _) = crate::store::migrate(url, &options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(connect)
+            .connect_with(connect.application_name("showdown read models"))
             .await
-            .map_err(|e| unavailable("connecting", e))?;
-        Ok(ReadModels { pool, location, name: READ_MODELS.to_owned() })
-    }
-
-    /// The same read models under another projection name (its own checkpoint). Tests use
-    /// it; hosts keep the default.
-    #[must_use]
-    pub fn named(mut self, name: &str) -> ReadModels {
-        name.clone_into(&mut self.name);
-        self
+            .map_err(|e| StoreError::Unavailable {
+                location: location.clone(),
+                source: Box::new(DriverError::new("connecting", e)),
+            })?;
+        Ok(ReadModels { pool, location })
     }
 
     /// The connection pool, for queries of the caller's.
@@ -127,12 +108,12 @@ impl ReadModels {
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, position) VALUES ($1, NULL) ON CONFLICT (name) DO NOTHING",
         )
-        .bind(&self.name)
+        .bind(READ_MODELS)
         .execute(&mut *tx)
         .await?;
         let at: Option<i64> =
             sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
-                .bind(&self.name)
+                .bind(READ_MODELS)
                 .fetch_one(&mut *tx)
                 .await?;
         if at != expected.map(|p| p.0 as i64) {
@@ -141,7 +122,7 @@ impl ReadModels {
         }
         write_rows(&mut tx, changes).await?;
         sqlx::query("UPDATE projection_checkpoints SET position = $2 WHERE name = $1")
-            .bind(&self.name)
+            .bind(READ_MODELS)
             .bind(changes.last_position.map(|p| p.0 as i64))
             .execute(&mut *tx)
             .await?;
@@ -153,12 +134,12 @@ impl ReadModels {
 #[async_trait]
 impl ReadModelSink for ReadModels {
     fn name(&self) -> &str {
-        &self.name
+        READ_MODELS
     }
 
     async fn checkpoint(&mut self) -> Result<Option<GlobalPosition>, BoxError> {
         let at: Option<Option<i64>> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
-            .bind(&self.name)
+            .bind(READ_MODELS)
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.error("reading the checkpoint", e))?;
@@ -176,7 +157,7 @@ impl ReadModelSink for ReadModels {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
-                .bind(&self.name)
+                .bind(READ_MODELS)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await

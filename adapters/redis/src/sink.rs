@@ -295,13 +295,8 @@ impl ReadModelSink for RedisSink {
             self.write_table(stream, &events, &batch).await?;
         }
         // (c) last: the leaderboards and the checkpoint, a compare-and-set on the position.
-        let mut deltas: BTreeMap<u64, (i64, u64)> = BTreeMap::new();
-        for row in &batch.changes.hand_players {
-            let entry = deltas.entry(row.player_id).or_default();
-            entry.0 += row.net;
-            entry.1 += 1;
-        }
-        let deltas: Vec<(u64, i64, u64)> = deltas.into_iter().map(|(p, (net, hands))| (p, net, hands)).collect();
+        // The fold's per-player statistics of the batch's hands hold both numbers.
+        let deltas: Vec<(u64, i64, u64)> = batch.changes.stats.iter().map(|(p, d)| (*p, d.net, d.hands)).collect();
         let refused = self.cache.apply_leaderboard_from(expected.map(|p| p.0), last.0, &deltas).await?;
         self.stats.round_trips += 1;
         match refused {

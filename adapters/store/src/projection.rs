@@ -184,8 +184,9 @@ impl<'a, S: ReadModelSink> Projector<'a, S> {
         }
         let mut changes = Changes::default();
         for stored in &events {
-            let expects = self.fold.expects(&stored.stream);
-            if stored.version > expects {
+            if let Some(expects) = self.fold.expects(&stored.stream)
+                && stored.version > expects
+            {
                 self.fold_history(stored, expects).await?;
             }
             self.fold.fold(stored, &mut changes)?;

@@ -345,15 +345,15 @@ impl ReadModelFold {
     }
 
     /// The version the fold expects next from `stream` (the first, for a stream it has not
-    /// seen). A runner that starts from a checkpoint feeds the earlier events of a stream
-    /// through [`ReadModelFold::fold_history`] when this is behind the event it holds.
+    /// seen), or `None` for a stream whose events stand alone (an audit stream). A runner
+    /// that starts from a checkpoint feeds the earlier events of a stream through
+    /// [`ReadModelFold::fold_history`] when this is behind the event it holds.
     #[must_use]
-    pub fn expects(&self, stream: &StreamId) -> StreamVersion {
+    pub fn expects(&self, stream: &StreamId) -> Option<StreamVersion> {
         match StreamKind::of(stream) {
-            StreamKind::Table => self.tables.get(stream).map_or(StreamVersion::FIRST, |c| c.next),
-            StreamKind::Player => self.players.get(stream).map_or(StreamVersion::FIRST, |p| p.1),
-            // Each rejection stands alone: no history needed.
-            StreamKind::Audit => StreamVersion::FIRST,
+            StreamKind::Table => Some(self.tables.get(stream).map_or(StreamVersion::FIRST, |c| c.next)),
+            StreamKind::Player => Some(self.players.get(stream).map_or(StreamVersion::FIRST, |p| p.1)),
+            StreamKind::Audit => None,
         }
     }
 
@@ -566,17 +566,21 @@ impl ReadModelFold {
         }
         table::apply(&mut ctx.table, recorded);
         if let Some(config) = ctx.table.config() {
-            out.tables.insert(
-                table_id.to_owned(),
-                TableRow {
+            let (hand_no, version) = (ctx.table.hand_no().0, stored.version.0);
+            // Once per table and batch the row is made; after that, only what moves changes.
+            if let Some(row) = out.tables.get_mut(table_id) {
+                (row.closed_ms, row.hand_no, row.version) = (ctx.closed_ms, hand_no, version);
+            } else {
+                let row = TableRow {
                     table_id: table_id.to_owned(),
                     config: *config,
                     opened_ms: ctx.opened_ms,
                     closed_ms: ctx.closed_ms,
-                    hand_no: ctx.table.hand_no().0,
-                    version: stored.version.0,
-                },
-            );
+                    hand_no,
+                    version,
+                };
+                out.tables.insert(table_id.to_owned(), row);
+            }
         }
         Ok(())
     }

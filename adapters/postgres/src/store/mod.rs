@@ -342,6 +342,42 @@ impl Drop for PostgresStore {
 }
 
 /// Opens a connection, giving up after `timeout`.
+/// Parses `url`, points it at `options`' schema (created if missing) and runs the embedded
+/// migrations (`migrations/`: the store's tables and the read models). Returns the
+/// connection options and the schema the tables are in.
+pub(crate) async fn migrate(url: &str, options: &PostgresOptions) -> Result<(PgConnectOptions, String), StoreError> {
+    let location = redact_url(url);
+    let unavailable = |context: &'static str, e: sqlx::Error| StoreError::Unavailable {
+        location: location.clone(),
+        source: Box::new(DriverError::new(context, e)),
+    };
+    let mut connect = PgConnectOptions::from_str(url).map_err(|e| unavailable("parsing the URL", e))?;
+    if let Some(schema) = &options.schema {
+        connect = connect.options([("search_path", schema.as_str())]);
+    }
+    let mut conn = open(&connect, options.connect_timeout).await.map_err(|e| unavailable("connecting", e))?;
+    if let Some(schema) = &options.schema {
+        // `schema` was checked to need no quoting.
+        let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+            // Two stores creating the schema at once: one of them loses, harmlessly.
+            if !error::is_unique_violation(&e) {
+                return Err(unavailable("creating the schema", e));
+            }
+        }
+    }
+    let mut migrator = sqlx::migrate!("./migrations");
+    // An older binary keeps working against a database a newer one migrated further.
+    migrator.set_ignore_missing(true);
+    migrator.run(&mut conn).await.map_err(|e| unavailable("running the migrations", e.into()))?;
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| unavailable("reading the schema", e))?;
+    let _ = conn.close().await;
+    Ok((connect, schema))
+}
+
 pub(crate) async fn open(options: &PgConnectOptions, timeout: Duration) -> Result<PgConnection, sqlx::Error> {
     match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
         Ok(r) => r,
@@ -391,37 +427,13 @@ impl PostgresStore {
             location: location.clone(),
             source: Box::new(DriverError::new(context, e)),
         };
-        let mut connect = PgConnectOptions::from_str(url)
-            .map_err(|e| unavailable("parsing the URL", e))?
+        let (connect, schema) = migrate(url, &options).await?;
+        let connect = connect
             .application_name(&options.application_name)
             // Every query of the store is a lookup by key or a range of an index. Prepared
             // statements keep the plan they got when the tables were small (until the next
             // ANALYZE), and a sequential scan then looks cheap: never let it be chosen.
             .options([("enable_seqscan", "off")]);
-        if let Some(schema) = &options.schema {
-            connect = connect.options([("search_path", schema.as_str())]);
-        }
-        let mut conn = open(&connect, options.connect_timeout).await.map_err(|e| unavailable("connecting", e))?;
-        if let Some(schema) = &options.schema {
-            // `schema` was checked to need no quoting.
-            let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
-            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
-                // Two stores creating the schema at once: one of them loses, harmlessly.
-                if !error::is_unique_violation(&e) {
-                    return Err(unavailable("creating the schema", e));
-                }
-            }
-        }
-        // The store's migrations (`migrations/`), embedded.
-        let mut migrator = sqlx::migrate!("./migrations");
-        // An older binary keeps working against a database a newer one migrated further.
-        migrator.set_ignore_missing(true);
-        migrator.run(&mut conn).await.map_err(|e| unavailable("running the migrations", e.into()))?;
-        let schema: String = sqlx::query_scalar("SELECT current_schema()")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| unavailable("reading the schema", e))?;
-        let _ = conn.close().await;
 
         let key = advisory_lock_key(&schema);
         let channel = signal::channel_name(&schema);
