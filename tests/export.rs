@@ -212,7 +212,7 @@ fn pokerkit_available() -> bool {
     ok
 }
 
-const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tools/pokerkit_oracle.py");
+const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/pokerkit_expect.py");
 
 /// Hands per table in the PokerKit check: 60, or `SHOWDOWN_EXPORT_HANDS` for a longer run.
 fn pokerkit_hands() -> u64 {
@@ -237,7 +237,7 @@ fn exported_hands_replay_in_pokerkit_to_the_stored_stacks() {
         let exported = hands_from_events(name, events).expect("the table exports");
         let path = dir.path().join(format!("{name}.phhs"));
         std::fs::write(&path, write_phhs(&exported.hands)).expect("written");
-        let out = Command::new("python3").arg(ORACLE).arg("expect").arg(&path).output().expect("python3 runs");
+        let out = Command::new("python3").arg(ORACLE).arg(&path).output().expect("python3 runs");
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
             .lines()
