@@ -330,7 +330,13 @@ async fn verify_names_the_stream_and_version_of_what_is_wrong() {
     let snapped = copy("snapped", &|_, _| {}).await;
     let other_table = Table::new();
     let payload = showdown::store::codec::Codec::encode(service.codec().codec(), &other_table).unwrap();
-    store.save_snapshot(&snapped, Snapshot { version: StreamVersion(5), schema: 1, payload }).await.unwrap();
+    store
+        .save_snapshot(
+            &snapped,
+            Snapshot { version: StreamVersion(5), schema: showdown::store::service::SNAPSHOT_SCHEMA, payload },
+        )
+        .await
+        .unwrap();
 
     let report = verify(&*store, service.codec()).await.unwrap();
     let mut problems: Vec<(String, u64, String)> =
