@@ -103,7 +103,8 @@ async fn corrupt_rows_are_reported_with_their_stream_and_version() {
         .fetch_one(again.pool())
         .await
         .expect("count migrations");
-    assert_eq!(migrations, 1);
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).expect("migrations").count();
+    assert_eq!(migrations, i64::try_from(shipped).expect("a few migrations"));
     drop(again);
 
     let s = stream("corrupt-metadata");
