@@ -702,6 +702,45 @@ impl HandState {
         self.face_up[pos.idx()]
     }
 
+    /// The hand as someone who holds the hole cards of `own` (none for a spectator) knows it:
+    /// what folding the hand's events redacted for them gives (see
+    /// [`crate::table::Table::redacted_for`]). The deck is gone; other positions keep only
+    /// their face-up cards, in place; the set of used cards holds only the board, `own`'s
+    /// cards and the face-up ones; and the count of cards taken from the deck is what a hand
+    /// without a deck counts (its hole cards: [`apply`] counts board cards and burns only when
+    /// it deals from a deck).
+    pub(crate) fn redacted_for(&self, own: Option<Pos>) -> HandState {
+        let mut s = self.clone();
+        s.deck = None;
+        let mut used = CardSet::EMPTY;
+        for card in s.board.known() {
+            used.insert(card);
+        }
+        let mut dealt = 0u8;
+        for (i, hole) in s.hole.iter_mut().enumerate() {
+            dealt += hole.len() as u8;
+            if own.is_some_and(|p| p.idx() == i) {
+                for card in hole.known() {
+                    used.insert(card);
+                }
+                continue;
+            }
+            let up = s.face_up[i];
+            let mut seen = Cards::EMPTY;
+            for (k, card) in hole.as_slice().iter().enumerate() {
+                let card = card.filter(|_| up >> k & 1 == 1);
+                if let Some(c) = card {
+                    used.insert(c);
+                }
+                seen.push(card);
+            }
+            *hole = seen;
+        }
+        s.used = used;
+        s.next_card = dealt;
+        s
+    }
+
     /// Players still in the hand.
     #[must_use]
     pub const fn live(&self) -> PosSet {

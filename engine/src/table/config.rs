@@ -150,7 +150,9 @@ impl TableConfig {
 }
 
 /// Why a configuration is refused. Checked in this order.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+///
+/// Serializable for a host's logs; never read back (a variant's code is a static name).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error, serde::Serialize)]
 #[non_exhaustive]
 pub enum ConfigRejection {
     /// The big blind is zero.

@@ -453,7 +453,10 @@ impl AsRef<TableEvent> for Recorded {
 ///
 /// Checked in this order: the clock, the table being open, then the command's own checks in
 /// the order listed (the seat or player, their state, the amounts, the hand).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+///
+/// Serializable so that a server can send a client why its command was refused (see
+/// `showdown_store::sync`); never stored.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TableRejection {
     /// The command's time is earlier than the last one's.
@@ -472,6 +475,8 @@ pub enum TableRejection {
     NotOpen,
     /// The configuration is refused.
     #[error("the configuration is refused")]
+    // Never read back: only `Open` causes it, and `Open` is a host's command, not a client's.
+    #[serde(skip_deserializing)]
     Config(#[source] ConfigRejection),
     /// A seat beyond the table's seats.
     #[error("{seat} does not exist: the table has {seats} seats")]

@@ -845,10 +845,96 @@ struct Session {
     stats: Stats,
     /// Check every seat's view after every event (else after every command).
     views_every_event: bool,
+    /// Clients of every viewer that fold the redacted events, checked after every event.
+    clients: Option<Clients>,
+}
+
+/// What a client of each viewer holds: the table folded from the events redacted for it
+/// since the table opened, and one that joined later from [`Table::redacted_for`] and folded
+/// the redacted events after that. Both must show their viewer what the server's table
+/// shows it, and the first must equal the server's table redacted for the viewer.
+struct Clients {
+    rng: Rng,
+    from_start: Vec<(Viewer, Table)>,
+    joined: Vec<(Viewer, Table)>,
+    checks: u64,
+    joins: u64,
+}
+
+impl Clients {
+    fn new(seed: u64) -> Clients {
+        Clients { rng: Rng(seed ^ 0xc11e_0075), from_start: Vec::new(), joined: Vec::new(), checks: 0, joins: 0 }
+    }
+
+    /// Folds one event into every client and compares them with the server's `table` (the
+    /// table after the event).
+    fn check(&mut self, seed: u64, r: &Recorded, table: &Table, audit: &Auditor) {
+        if self.from_start.is_empty() {
+            // The first event opened the table: now the seats are known.
+            for viewer in audit.viewers() {
+                self.from_start.push((viewer, Table::new()));
+                self.joined.push((viewer, Table::new()));
+            }
+        }
+        for ((viewer, client), (_, joined)) in self.from_start.iter_mut().zip(&mut self.joined) {
+            let viewer = *viewer;
+            let event = r.redacted_for(viewer);
+            apply(client, &event);
+            apply(joined, &event);
+            let expected = table.view_for(viewer);
+            assert_eq!(
+                client.view_for(viewer),
+                expected,
+                "seed {seed}: {viewer:?} folding from the start, after {r:?}"
+            );
+            assert_eq!(joined.view_for(viewer), expected, "seed {seed}: {viewer:?} after joining late, after {r:?}");
+            let redacted = table.redacted_for(viewer);
+            if *client != redacted {
+                panic!(
+                    "seed {seed}: {viewer:?}: the table redacted for it differs from the fold of its redacted \
+                     events after {r:?}\nredacted: {:?}\nfolded:   {:?}",
+                    redacted.hand(),
+                    client.hand()
+                );
+            }
+            check_nothing_hidden(seed, viewer, &redacted, audit);
+            if self.rng.chance(1) {
+                *joined = redacted;
+                self.joins += 1;
+            }
+            self.checks += 1;
+        }
+    }
+}
+
+/// A table redacted for a viewer holds no seed or salt and no other seat's hole card that
+/// the seat did not show.
+fn check_nothing_hidden(seed: u64, viewer: Viewer, redacted: &Table, audit: &Auditor) {
+    assert_eq!(redacted.secret, None, "seed {seed}: {viewer:?} is given the running hand's seed");
+    for (p, &seat) in redacted.positions().as_slice().iter().enumerate() {
+        if viewer == Viewer::Seat(seat) {
+            continue;
+        }
+        for card in redacted.hand().hole_cards(Pos(p as u8)).iter().flatten() {
+            assert!(
+                audit.shown(seat).contains(*card),
+                "seed {seed}: {viewer:?} is given {card} of {seat}, which was not shown"
+            );
+        }
+    }
 }
 
 impl Session {
     fn new(seed: u64, config: TableConfig, views_every_event: bool) -> Session {
+        Session::open(seed, config, views_every_event, None)
+    }
+
+    /// A session whose every event is also checked by clients of every viewer.
+    fn with_clients(seed: u64, config: TableConfig) -> Session {
+        Session::open(seed, config, false, Some(Clients::new(seed)))
+    }
+
+    fn open(seed: u64, config: TableConfig, views_every_event: bool, clients: Option<Clients>) -> Session {
         let mut s = Session {
             seed,
             rng: Rng(seed),
@@ -857,6 +943,7 @@ impl Session {
             next_player: 1,
             stats: Stats::default(),
             views_every_event,
+            clients,
         };
         s.send(TableCommand::Open { config }).expect("the config is valid");
         s
@@ -919,6 +1006,9 @@ impl Session {
         }
         if let Err(b) = self.audit.record(r) {
             panic!("seed {}: {}: {} (after {:?})", self.seed, b.invariant, b.detail, r.event);
+        }
+        if let Some(clients) = &mut self.clients {
+            clients.check(self.seed, r, &self.audit.mirror, &self.audit);
         }
         if self.views_every_event {
             self.check_views();
@@ -1201,5 +1291,23 @@ fn table_sessions_in_every_variant_check_views_after_every_event() {
         let mut session = Session::new(seed, session_config(kind), true);
         session.run(hands);
         assert!(session.stats.hands >= hands, "seed {seed}");
+    }
+}
+
+#[test]
+fn clients_folding_redacted_events_see_what_the_server_shows_them() {
+    // (1) a client of each viewer folds the events redacted for it from the start; (2) one
+    // joins at random points from `Table::redacted_for` and folds on; both show their viewer
+    // the server's view after every event. (3) The redacted table equals the first client's
+    // table, so it holds nothing its redacted events did not carry.
+    let hands = session_hands(1_500, 150);
+    for kind in 0..3 {
+        let seed = 0x5eed_2000 + kind;
+        let mut session = Session::with_clients(seed, session_config(kind));
+        session.run(hands);
+        let clients = session.clients.as_ref().unwrap();
+        assert!(clients.joins > 100, "seed {seed}: only {} late joins", clients.joins);
+        assert!(session.stats.hands >= hands && session.stats.timeouts > 0, "seed {seed}: {:?}", session.stats);
+        eprintln!("seed {seed}: {} client checks, {} late joins", clients.checks, clients.joins);
     }
 }

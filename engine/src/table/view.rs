@@ -131,6 +131,26 @@ fn visible_hole(h: &hand::HandState, pos: Pos, own: bool) -> Cards {
     Cards::new(&shown[..hole.len()])
 }
 
+impl Table {
+    /// The table as a viewer may know it: what folding its events redacted for the viewer
+    /// ([`Recorded::redacted_for`]) from the start gives, so a client that receives it can
+    /// go on folding the redacted events that follow. Other seats' hidden hole cards, the
+    /// deck, the running hand's seed and salt, and the used cards that would reveal hidden
+    /// ones are gone; the viewer's own hole cards (of the running or last hand dealt to its
+    /// seat) and the shown ones stay.
+    ///
+    /// The viewer is a seat, as in [`Table::view_for`]: a seat's hole cards of the last hand
+    /// stay visible to the seat after its player left (the deck is public by then anyway).
+    #[must_use]
+    pub fn redacted_for(&self, viewer: Viewer) -> Table {
+        let own = match viewer {
+            Viewer::Seat(seat) => self.positions().position(seat),
+            Viewer::Spectator => None,
+        };
+        Table { hand: self.hand().redacted_for(own), secret: None, ..self.clone() }
+    }
+}
+
 impl TableEvent {
     /// The event as a viewer may see it: another seat's hole cards become unknown, and the
     /// deck, the seed and the salt are removed until [`TableEvent::DeckRevealed`] makes the

@@ -86,6 +86,11 @@ impl Auditor {
         Ok(())
     }
 
+    /// The cards a seat showed in the running or last hand.
+    pub(crate) fn shown(&self, seat: SeatIdx) -> CardSet {
+        self.shown[seat.idx()]
+    }
+
     /// Every viewer of this table: each seat, then a spectator.
     pub(crate) fn viewers(&self) -> impl Iterator<Item = Viewer> + use<> {
         let seats = self.mirror.config().map_or(0, |c| c.seats.min(MAX_SEATS as u8));
