@@ -22,6 +22,7 @@ pub mod readmodel;
 pub mod service;
 mod store;
 pub mod streams;
+pub mod sync;
 mod types;
 pub mod verify;
 

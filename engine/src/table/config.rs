@@ -151,8 +151,8 @@ impl TableConfig {
 
 /// Why a configuration is refused. Checked in this order.
 ///
-/// Serializable for a host's logs; never read back (a variant's code is a static name).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error, serde::Serialize)]
+/// Serializable, to tell a client why its command was refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ConfigRejection {
     /// The big blind is zero.
@@ -197,7 +197,8 @@ pub enum ConfigRejection {
     #[error("variant {code} is not supported: tables play NT, PO or FT")]
     UnsupportedVariant {
         /// Its PHH code.
-        code: &'static str,
+        #[serde(deserialize_with = "phh_code")]
+        code: StaticCode,
     },
     /// A fixed-limit small or big bet of zero.
     #[error("fixed-limit bet sizes must be above zero")]
@@ -213,4 +214,16 @@ pub enum ConfigRejection {
     /// No time to act at all.
     #[error("the time per action must be above zero milliseconds")]
     ZeroActionTime,
+}
+
+/// `&'static str` under another name: serde's derive borrows a field spelled `&str` from the
+/// input, which a `'static` one cannot; `phh_code` reads it instead.
+type StaticCode = &'static str;
+
+/// A variant's PHH code read back as the engine's own static name ([`Variant::phh_code`]);
+/// `"?"` for a code the engine does not know.
+fn phh_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    const CODES: [&str; 6] = ["NT", "PO", "FT", "NO", "PT", "FO"];
+    let code = String::deserialize(d)?;
+    Ok(CODES.into_iter().find(|c| *c == code).unwrap_or("?"))
 }

@@ -475,8 +475,6 @@ pub enum TableRejection {
     NotOpen,
     /// The configuration is refused.
     #[error("the configuration is refused")]
-    // Never read back: only `Open` causes it, and `Open` is a host's command, not a client's.
-    #[serde(skip_deserializing)]
     Config(#[source] ConfigRejection),
     /// A seat beyond the table's seats.
     #[error("{seat} does not exist: the table has {seats} seats")]
