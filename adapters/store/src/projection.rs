@@ -180,6 +180,13 @@ impl<'a, S: ReadModelSink> Projector<'a, S> {
         let from = checkpoint.map_or(GlobalPosition::START, GlobalPosition::next);
         let events = self.store.read_all(from, self.batch).await?;
         if events.is_empty() {
+            // Nothing new: check that the sink still holds this runner's checkpoint. A cache
+            // that was flushed, or another runner, moved it; start again from the sink's.
+            let theirs = self.sink.checkpoint().await.map_err(|source| self.sink_error(source))?;
+            if theirs != checkpoint {
+                self.progress.lost_races += 1;
+                self.forget();
+            }
             return Ok(0);
         }
         let mut changes = Changes::default();
@@ -296,5 +303,64 @@ impl<'a, S: ReadModelSink> Projector<'a, S> {
 
     fn sink_error(&self, source: BoxError) -> ProjectionError {
         ProjectionError::Sink { name: self.sink.name().to_owned(), source }
+    }
+}
+
+/// A [`ReadModelSink`] in memory: every row a projection wrote, merged as the Postgres read
+/// models merge them ([`Changes::absorb`]), and its checkpoint. For tests and the
+/// deterministic simulator, which compare a projection that crashed and resumed with a
+/// rebuild.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySink {
+    rows: Changes,
+    checkpoint: Option<GlobalPosition>,
+    fail_next: bool,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    #[must_use]
+    pub fn new() -> MemorySink {
+        MemorySink::default()
+    }
+
+    /// Every row written, merged.
+    #[must_use]
+    pub const fn rows(&self) -> &Changes {
+        &self.rows
+    }
+
+    /// Makes the next commit fail with nothing written, as a crash in the middle of a
+    /// batch's transaction would (`false`: takes that back).
+    pub const fn fail_next_commit(&mut self, fail: bool) {
+        self.fail_next = fail;
+    }
+}
+
+#[async_trait]
+impl ReadModelSink for MemorySink {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn checkpoint(&mut self) -> Result<Option<GlobalPosition>, BoxError> {
+        Ok(self.checkpoint)
+    }
+
+    async fn commit(&mut self, expected: Option<GlobalPosition>, batch: Batch<'_>) -> Result<bool, BoxError> {
+        if std::mem::take(&mut self.fail_next) {
+            return Err("the batch's transaction was cut off before it committed".into());
+        }
+        if self.checkpoint != expected {
+            return Ok(false);
+        }
+        self.rows.absorb(batch.changes);
+        self.checkpoint = batch.changes.last_position;
+        Ok(true)
+    }
+
+    async fn reset(&mut self) -> Result<(), BoxError> {
+        *self = MemorySink::default();
+        Ok(())
     }
 }

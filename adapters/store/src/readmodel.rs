@@ -251,6 +251,26 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// Adds a later batch's changes to these, as a sink writing both would: upserted rows
+    /// take the later value, inserted rows follow, statistics add up.
+    pub fn absorb(&mut self, later: &Changes) {
+        self.tables.extend(later.tables.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.players.extend(later.players.iter().map(|(k, v)| (*k, v.clone())));
+        self.seen_players.extend(later.seen_players.iter().copied());
+        self.hands.extend(later.hands.iter().cloned());
+        self.hand_players.extend(later.hand_players.iter().cloned());
+        self.hand_actions.extend(later.hand_actions.iter().cloned());
+        self.ledger.extend(later.ledger.iter().cloned());
+        for (player, delta) in &later.stats {
+            self.stats.entry(*player).or_default().add(delta);
+        }
+        self.audit.extend(later.audit.iter().cloned());
+        self.events += later.events;
+        if later.last_position.is_some() {
+            self.last_position = later.last_position;
+        }
+    }
+
     /// Whether no event was folded.
     #[must_use]
     pub const fn is_empty(&self) -> bool {

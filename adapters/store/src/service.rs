@@ -84,6 +84,15 @@ impl LoadedTable {
         LoadedTable { stream, table: Table::new(), version: None, snapshot: None, recent: VecDeque::new() }
     }
 
+    /// A table as a cache held it at `version` (a server starting cold): the events after
+    /// `version` still have to be read ([`TableService::catch_up`]). The cache must hold the
+    /// state the stream's events up to `version` give; commands handled before it are
+    /// recognised through the store ([`EventStore::find_command`]).
+    #[must_use]
+    pub fn resume(stream: StreamId, table: Table, version: StreamVersion) -> LoadedTable {
+        LoadedTable { stream, table, version: Some(version), snapshot: None, recent: VecDeque::new() }
+    }
+
     /// Its stream.
     #[must_use]
     pub const fn stream(&self) -> &StreamId {
