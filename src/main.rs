@@ -90,6 +90,23 @@ enum Cmd {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Reconcile two diverged copies of a table: keep the canonical branch by a
+    /// deterministic rule and append to it the events that void the other branch's hands
+    /// and refund its money (docs/RECONCILE.md). Running it again appends nothing.
+    Reconcile {
+        /// One store holding the table.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+        /// The table's stream, e.g. table-0 (the same name in both stores).
+        #[arg(long)]
+        table: String,
+        /// The other store holding the table (the other branch).
+        #[arg(long, value_name = "URL2")]
+        branch: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Catch the PostgreSQL read models up with the store, or rebuild them from its first
     /// event (--rebuild).
     Project {
@@ -190,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Verify { store } => verify_store(&store),
         Cmd::Stress { store, writers, commands, table, seed } => stress_store(&store, writers, commands, table, seed),
         Cmd::Export { store, table, out } => export_table(&store, &table, out.as_deref()),
+        Cmd::Reconcile { store, table, branch, json } => reconcile_table(&store, &table, &branch, json),
         Cmd::Eval { command: EvalCmd::Census } => {
             let start = Instant::now();
             eval::init_tables();
@@ -505,6 +523,16 @@ fn export_table(store: &str, table: &str, out: Option<&std::path::Path>) -> anyh
         eprintln!("showdown: warning: {stream}: hand {}: {why}", hand.0);
     }
     eprintln!("showdown: {stream}: {} finished hands exported", hands.hands.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reconcile_table(store: &str, table: &str, branch: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (r, urls) = runtime()?.block_on(showdown::reconcile::reconcile_urls(store, branch, table))?;
+    if json {
+        println!("{}", showdown::reconcile::json(&r, &urls));
+    } else {
+        println!("{}", showdown::reconcile::text(&r, &urls));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
