@@ -26,6 +26,9 @@ use showdown::store::{
     StreamId, StreamVersion, TableService, verify,
 };
 
+#[cfg(feature = "postgres")]
+mod common;
+
 type Store = Arc<dyn EventStore>;
 
 fn stream() -> StreamId {
@@ -611,5 +614,64 @@ mod cli {
         assert_eq!(sqlite_length(kept_path).await, (kept_len + c.events.len()) as u64);
         let out = showdown(&["verify", "--store", kept_url]);
         assert!(out.status.success(), "{}", text(&out).0);
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use showdown::store::projection::Projector;
+    use showdown_postgres::ReadModels;
+
+    use super::common::{Db, scalar};
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_postgres_ledger_books_the_void_and_its_checks_still_hold() {
+        let Some(db) = Db::create("reconcile").await else { return };
+        let Forked { a, b, .. } = forked(3, 8).await;
+        let r = reconcile::reconcile(&*a, &*b, &stream(), &codec()).await.unwrap();
+        let (canonical, _, c) = compensated(&r);
+        let kept = if canonical == Side::Store { &a } else { &b };
+        let rm = ReadModels::connect(&db.url).await.expect("read models connect");
+        // Batches of 7: the void's rows straddle batches too.
+        let mut projector = Projector::new(&**kept, codec(), rm.clone()).with_batch(7);
+        projector.catch_up().await.expect("the projection catches up");
+        let folded = fold_all(&**kept).await;
+        let void_rows = folded.ledger.iter().filter(|r| r.kind.starts_with("void_")).count() as i64;
+        assert!(void_rows > 0);
+        assert_eq!(scalar(&rm, "SELECT count(*) FROM ledger WHERE kind LIKE 'void_%'").await, void_rows);
+        assert_eq!(scalar(&rm, "SELECT count(*) FROM ledger").await, folded.ledger.len() as i64);
+        let hands = c.hands.len() as i64;
+        assert_eq!(
+            scalar(&rm, "SELECT count(DISTINCT hand_no) FROM ledger WHERE kind = 'void_bet'").await,
+            hands,
+            "every void hand is booked"
+        );
+        for (check, sql) in [
+            (
+                "every hand's rows sum to zero",
+                "SELECT count(*) FROM (SELECT 1 FROM ledger WHERE hand_no IS NOT NULL GROUP BY table_id, hand_no HAVING sum(amount) <> 0) x",
+            ),
+            (
+                "every void group sums to zero",
+                "SELECT count(*) FROM (SELECT 1 FROM ledger WHERE kind LIKE 'void_%' GROUP BY table_id, hand_no, player_id HAVING sum(amount) <> 0) x",
+            ),
+            (
+                "each player's hand rows equal their net",
+                "SELECT count(*) FROM player_stats s WHERE net_chips <> (SELECT sum(amount) FROM ledger l WHERE l.player_id = s.player_id AND l.hand_no IS NOT NULL)",
+            ),
+            (
+                "each player's rows at the table equal the stack they have there",
+                "SELECT count(*) FROM (SELECT player_id FROM ledger GROUP BY player_id HAVING sum(amount) < 0) x",
+            ),
+        ] {
+            assert_eq!(scalar(&rm, sql).await, 0, "{check}");
+        }
+        assert_eq!(scalar(&rm, "SELECT count(*) FROM hands").await, 11, "only the canonical hands have rows");
+        assert_eq!(
+            scalar(&rm, "SELECT coalesce(sum(amount), 0)::bigint FROM ledger").await,
+            Table::replay(&decode(&read_stream_all(&**kept, &stream()).await.unwrap())).chips_on_table().0 as i64,
+            "the ledger less the chips on the table is zero"
+        );
     }
 }
