@@ -117,6 +117,23 @@ enum Cmd {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Reconcile two diverged copies of a table: keep the canonical branch by a
+    /// deterministic rule and append to it the events that void the other branch's hands
+    /// and refund its money (docs/RECONCILE.md). Running it again appends nothing.
+    Reconcile {
+        /// One store holding the table.
+        #[arg(long, default_value = showdown::stores::DEFAULT_STORE)]
+        store: String,
+        /// The table's stream, e.g. table-0 (the same name in both stores).
+        #[arg(long)]
+        table: String,
+        /// The other store holding the table (the other branch).
+        #[arg(long, value_name = "URL2")]
+        branch: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Catch the PostgreSQL read models up with the store, or rebuild them from its first
     /// event (--rebuild).
     Project {
@@ -223,6 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Chaos { seed, steps, seeds, tables, seats, plant, threads } => {
             chaos(&showdown::chaos::ChaosConfig { seed, steps, tables, seats, plant }, seeds, threads)
         }
+        Cmd::Reconcile { store, table, branch, json } => reconcile_table(&store, &table, &branch, json),
         Cmd::Eval { command: EvalCmd::Census } => {
             let start = Instant::now();
             eval::init_tables();
@@ -538,6 +556,16 @@ fn export_table(store: &str, table: &str, out: Option<&std::path::Path>) -> anyh
         eprintln!("showdown: warning: {stream}: hand {}: {why}", hand.0);
     }
     eprintln!("showdown: {stream}: {} finished hands exported", hands.hands.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reconcile_table(store: &str, table: &str, branch: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (r, urls) = runtime()?.block_on(showdown::reconcile::reconcile_urls(store, branch, table))?;
+    if json {
+        println!("{}", showdown::reconcile::json(&r, &urls));
+    } else {
+        println!("{}", showdown::reconcile::text(&r, &urls));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

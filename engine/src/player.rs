@@ -5,11 +5,20 @@
 //! [`PlayerId`] only; read models join the two. Like a table, a profile never forgets: a
 //! player who leaves is marked deleted ([`PlayerEvent::Deleted`]) and refuses further changes,
 //! so the history that names them stays whole.
+//!
+//! Preferences may be edited on several devices offline: each device keeps a
+//! [`PreferenceReplica`] and sends it with [`PlayerCommand::MergePreferences`]; the profile
+//! merges it field by field, last writer wins over hybrid logical clocks, and records what
+//! changed and which fields were edited concurrently ([`PlayerEvent::PreferencesMerged`]).
+//! `SetPreferences` writes are stamped as [`DeviceId::SERVER`]'s in the same replica, so the
+//! profile's events stay the only truth and `preferences` always equals the replica's values.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hlc::{DeviceId, Hlc, HlcError, MAX_DRIFT_MS, VersionVector};
+use crate::preferences::{PreferenceReplica, Stamped};
 use crate::table::{CommandId, PlayerId};
 
 /// The shape of [`PlayerRecorded`] when written; a change of shape is a new version.
@@ -19,6 +28,9 @@ pub const PLAYER_SCHEMA_VERSION: u16 = 1;
 pub const MAX_NAME_CHARS: usize = 32;
 /// The most preferences a player keeps.
 pub const MAX_PREFERENCES: usize = 64;
+/// The most preference fields a profile remembers, values and removals together (a removal
+/// is remembered so that it wins over older values a device sends later).
+pub const MAX_PREFERENCE_ENTRIES: usize = 4 * MAX_PREFERENCES;
 /// The longest preference key, in bytes.
 pub const MAX_PREFERENCE_KEY: usize = 64;
 /// The longest preference value, in bytes.
@@ -92,6 +104,14 @@ pub enum PlayerCommand {
         /// The uploaded avatar's address, for a custom one.
         url: Option<String>,
     },
+    /// Merge a device's preferences, field by field: per field the later stamp wins
+    /// ([`crate::preferences`]). Sending the same replica again changes nothing.
+    MergePreferences {
+        /// The device that sends it (never [`DeviceId::SERVER`]).
+        device: DeviceId,
+        /// What the device holds: its stamped fields and the edits it knows of.
+        replica: PreferenceReplica,
+    },
     /// A moderator's verdict on the current custom avatar.
     ModerateAvatar {
         /// The avatar judged: must still be the current one.
@@ -136,6 +156,18 @@ pub enum PlayerEvent {
         /// Keys removed.
         unset: Vec<String>,
     },
+    /// A device's preferences were merged in.
+    PreferencesMerged {
+        /// The device that sent them.
+        device: DeviceId,
+        /// The fields whose entry changed, with the entry now kept (a `None` value: removed).
+        entries: BTreeMap<String, Stamped>,
+        /// The edits the profile knows of after the merge.
+        versions: VersionVector,
+        /// Fields edited concurrently (neither writer saw the other's edit), resolved by
+        /// the later stamp.
+        conflicts: Vec<String>,
+    },
     /// A new avatar was chosen (a custom one starts [`Moderation::Pending`]).
     AvatarChanged {
         /// The avatar.
@@ -160,6 +192,7 @@ impl PlayerEvent {
             PlayerEvent::Registered { .. } => "PlayerRegistered",
             PlayerEvent::Renamed { .. } => "PlayerRenamed",
             PlayerEvent::PreferencesChanged { .. } => "PlayerPreferencesChanged",
+            PlayerEvent::PreferencesMerged { .. } => "PlayerPreferencesMerged",
             PlayerEvent::AvatarChanged { .. } => "PlayerAvatarChanged",
             PlayerEvent::AvatarModerated { .. } => "PlayerAvatarModerated",
             PlayerEvent::Deleted => "PlayerDeleted",
@@ -227,6 +260,50 @@ pub enum PlayerRejection {
         /// How many there would be.
         count: usize,
     },
+    /// More preference fields (values and removals) than [`MAX_PREFERENCE_ENTRIES`].
+    #[error(
+        "{count} preference fields (values and removals remembered for merging) is more than the {MAX_PREFERENCE_ENTRIES} a player keeps"
+    )]
+    TooManyPreferenceEntries {
+        /// How many there would be.
+        count: usize,
+    },
+    /// `MergePreferences` from the server's own device id.
+    #[error("{device} is the server's: a device merging preferences needs an id of its own")]
+    ReservedDevice {
+        /// The id given.
+        device: DeviceId,
+    },
+    /// A merged field stamped too far after the host's time.
+    #[error(
+        "preference {key:?} is stamped at {wall_ms} ms, more than {MAX_DRIFT_MS} ms after now ({now_ms} ms): fix the device's clock"
+    )]
+    StampAhead {
+        /// The field.
+        key: String,
+        /// Its stamp's wall time.
+        wall_ms: u64,
+        /// The host's time.
+        now_ms: u64,
+    },
+    /// A merged field names an edit its own version vector does not know: the replica is
+    /// malformed.
+    #[error(
+        "preference {key:?} names edit {counter} of {device}, but the replica's version vector knows {known} of its edits"
+    )]
+    UnknownEdit {
+        /// The field.
+        key: String,
+        /// The editing device.
+        device: DeviceId,
+        /// The edit's number.
+        counter: u64,
+        /// Edits of that device the replica knows.
+        known: u64,
+    },
+    /// The profile's clock cannot move (more than `u32::MAX` edits in one millisecond).
+    #[error("the profile's preference clock cannot move")]
+    Clock(#[source] HlcError),
     /// An avatar id that is empty or too long, or a URL that is not `https://` or too long.
     #[error("avatar {id:?} is refused: an id of 1 to {MAX_AVATAR_FIELD} bytes and, for a custom one, an https:// URL")]
     BadAvatar {
@@ -252,8 +329,14 @@ pub struct Profile {
     pub player: Option<PlayerId>,
     /// The name others see.
     pub display_name: String,
-    /// Preferences, by key.
+    /// Preferences, by key (always the values of `preference_replica`).
     pub preferences: BTreeMap<String, String>,
+    /// Every preference field with its stamp, and the edits known per device: what device
+    /// merges are merged into (see [`crate::preferences`]).
+    pub preference_replica: PreferenceReplica,
+    /// The profile's hybrid logical clock (node [`DeviceId::SERVER`]), which stamps
+    /// `SetPreferences` writes and moves past every merged stamp.
+    pub preference_clock: Hlc,
     /// The avatar.
     pub avatar: Avatar,
     /// The host time of registration.
@@ -302,7 +385,24 @@ pub fn decide(profile: &Profile, env: &PlayerEnvelope) -> Result<Vec<PlayerRecor
             if after.len() > MAX_PREFERENCES {
                 return Err(PlayerRejection::TooManyPreferences { count: after.len() });
             }
+            let entries = &profile.preference_replica.entries;
+            let new = set
+                .keys()
+                .chain(unset)
+                .filter(|k| !entries.contains_key(*k))
+                .collect::<std::collections::BTreeSet<_>>();
+            if entries.len() + new.len() > MAX_PREFERENCE_ENTRIES {
+                return Err(PlayerRejection::TooManyPreferenceEntries { count: entries.len() + new.len() });
+            }
+            profile.preference_clock.tick(env.now_ms).map_err(PlayerRejection::Clock)?;
             PlayerEvent::PreferencesChanged { set: set.clone(), unset: unset.clone() }
+        }
+        (PlayerCommand::MergePreferences { device, replica }, Some(_)) => {
+            match merge_preferences(profile, *device, replica, env.now_ms)? {
+                Some(event) => event,
+                // Nothing new: the same replica sent again, or one the profile contains.
+                None => return Ok(Vec::new()),
+            }
         }
         (PlayerCommand::SetAvatar { id, url }, Some(_)) => {
             let url_ok = url.as_ref().is_none_or(|u| u.starts_with("https://") && u.len() <= MAX_AVATAR_FIELD);
@@ -352,6 +452,33 @@ pub fn apply(profile: &mut Profile, recorded: &PlayerRecorded) {
             for key in unset {
                 profile.preferences.remove(key);
             }
+            // Stamped as the server's, after everything the profile has seen (decide checked
+            // that the clock can move; saturating keeps `apply` total all the same).
+            let clock = profile.preference_clock;
+            let at = clock.tick(now).unwrap_or(Hlc { wall_ms: clock.wall_ms.max(now), ..clock });
+            profile.preference_clock = at;
+            for (key, value) in set {
+                profile.preference_replica.write(key, Some(value.clone()), at);
+            }
+            for key in unset {
+                profile.preference_replica.write(key, None, at);
+            }
+        }
+        PlayerEvent::PreferencesMerged { entries, versions, .. } => {
+            let replica = &mut profile.preference_replica;
+            for (key, entry) in entries {
+                match &entry.value {
+                    Some(v) => profile.preferences.insert(key.clone(), v.clone()),
+                    None => profile.preferences.remove(key),
+                };
+                replica.entries.insert(key.clone(), entry.clone());
+            }
+            replica.versions.merge(versions);
+            if let Some(latest) = entries.values().map(|e| e.at).max() {
+                let clock = profile.preference_clock;
+                profile.preference_clock =
+                    clock.receive(latest, now).unwrap_or(Hlc { node: clock.node, ..clock.max(latest) });
+            }
         }
         PlayerEvent::AvatarChanged { avatar } => profile.avatar = avatar.clone(),
         PlayerEvent::AvatarModerated { verdict, .. } => {
@@ -360,6 +487,52 @@ pub fn apply(profile: &mut Profile, recorded: &PlayerRecorded) {
         }
         PlayerEvent::Deleted => profile.deleted_ms = Some(now),
     }
+}
+
+/// The event merging a device's replica into the profile, or `None` when it brings nothing
+/// the profile does not hold.
+fn merge_preferences(
+    profile: &Profile,
+    device: DeviceId,
+    replica: &PreferenceReplica,
+    now_ms: u64,
+) -> Result<Option<PlayerEvent>, PlayerRejection> {
+    if device == DeviceId::SERVER {
+        return Err(PlayerRejection::ReservedDevice { device });
+    }
+    for (key, entry) in &replica.entries {
+        check_preference(key, entry.value.as_ref())?;
+        if entry.at.wall_ms > now_ms.saturating_add(MAX_DRIFT_MS) {
+            return Err(PlayerRejection::StampAhead { key: key.clone(), wall_ms: entry.at.wall_ms, now_ms });
+        }
+        let known = replica.versions.get(entry.at.node);
+        if entry.counter == 0 || known < entry.counter {
+            return Err(PlayerRejection::UnknownEdit {
+                key: key.clone(),
+                device: entry.at.node,
+                counter: entry.counter,
+                known,
+            });
+        }
+    }
+    if let Some(latest) = replica.latest() {
+        profile.preference_clock.receive(latest, now_ms).map_err(PlayerRejection::Clock)?;
+    }
+    let mut merged = profile.preference_replica.clone();
+    let report = merged.merge(replica);
+    if report.changed.is_empty() && merged.versions == profile.preference_replica.versions {
+        return Ok(None);
+    }
+    let live = merged.entries.values().filter(|e| e.value.is_some()).count();
+    if live > MAX_PREFERENCES {
+        return Err(PlayerRejection::TooManyPreferences { count: live });
+    }
+    if merged.entries.len() > MAX_PREFERENCE_ENTRIES {
+        return Err(PlayerRejection::TooManyPreferenceEntries { count: merged.entries.len() });
+    }
+    let entries = report.changed.iter().map(|k| (k.clone(), merged.entries[k].clone())).collect();
+    let conflicts = report.conflicts.into_iter().map(|c| c.key).collect();
+    Ok(Some(PlayerEvent::PreferencesMerged { device, entries, versions: merged.versions, conflicts }))
 }
 
 fn check_name(name: &str) -> Result<(), PlayerRejection> {

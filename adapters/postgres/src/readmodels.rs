@@ -1,4 +1,5 @@
-//! The read models in PostgreSQL ([`ReadModels`]): the tables of `migrations/0002_read_models.sql`,
+//! The read models in PostgreSQL ([`ReadModels`]): the tables of `migrations/0002_read_models.sql`
+//! (the ledger's `entry` and void kinds from `0003_ledger_voids.sql`),
 //! written by a [`showdown_store::projection::Projector`] through [`ReadModels`] as its sink.
 //!
 //! Each batch is one transaction: lock the projection's checkpoint row, check it is where the
@@ -28,7 +29,7 @@ pub const TABLES: [(&str, &str); 9] = [
     ("hands", "table_id, hand_no"),
     ("hand_players", "table_id, hand_no, seat"),
     ("hand_actions", "table_id, hand_no, ordinal"),
-    ("ledger", "position"),
+    ("ledger", "position, entry"),
     ("player_stats", "player_id"),
     ("audit_log", "position"),
     ("projection_checkpoints", "name"),
@@ -329,9 +330,9 @@ async fn write_rows(tx: &mut Transaction<'static, Postgres>, c: &Changes) -> Res
     if !c.ledger.is_empty() {
         let l = &c.ledger;
         sqlx::query(
-            "INSERT INTO ledger (position, table_id, hand_no, seat, player_id, kind, amount)
+            "INSERT INTO ledger (position, table_id, hand_no, seat, player_id, kind, amount, entry)
              SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::smallint[], $5::bigint[], $6::text[],
-                                  $7::bigint[])",
+                                  $7::bigint[], $8::integer[])",
         )
         .bind(l.iter().map(|r| i(r.position)).collect::<Vec<_>>())
         .bind(l.iter().map(|r| r.table_id.clone()).collect::<Vec<_>>())
@@ -340,6 +341,7 @@ async fn write_rows(tx: &mut Transaction<'static, Postgres>, c: &Changes) -> Res
         .bind(l.iter().map(|r| i(r.player_id)).collect::<Vec<_>>())
         .bind(l.iter().map(|r| r.kind.to_owned()).collect::<Vec<_>>())
         .bind(l.iter().map(|r| r.amount).collect::<Vec<_>>())
+        .bind(l.iter().map(|r| i32::try_from(r.entry).unwrap_or(i32::MAX)).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }

@@ -263,5 +263,7 @@ pub const fn event_type(event: &TableEvent) -> &'static str {
         TableEvent::ActedFor { .. } => "ActedFor",
         TableEvent::DeckRevealed { .. } => "DeckRevealed",
         TableEvent::Closed => "Closed",
+        TableEvent::HandVoided { .. } => "HandVoided",
+        TableEvent::BranchVoided { .. } => "BranchVoided",
     }
 }

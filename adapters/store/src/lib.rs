@@ -19,6 +19,7 @@ mod memory;
 pub mod players;
 pub mod projection;
 pub mod readmodel;
+pub mod reconcile;
 pub mod service;
 mod store;
 pub mod streams;

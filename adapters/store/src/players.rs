@@ -92,6 +92,10 @@ pub async fn handle_player(
                 return Err(PlayerError::Rejected { player, rejection });
             }
         };
+        if events.is_empty() {
+            // Nothing to record (a merge that brings nothing new).
+            return Ok(events);
+        }
         let new = events
             .iter()
             .enumerate()

@@ -146,10 +146,19 @@ pub struct ActionRow {
 /// A row of `ledger`: one movement of a player's chips, signed from the player's stack:
 /// buy-ins, top-ups, awards and refunds are positive; cash-outs, antes, blinds and bets
 /// negative. The rows of one hand sum to zero.
+///
+/// A voided branch (`docs/RECONCILE.md`) is booked with kinds of its own, each group summing
+/// to zero: per void hand and player `void_bet` (−committed), `void_award` (+awarded) and
+/// `void_refund` (committed − awarded); per player and seat of the voided money across the
+/// edge (no hand) `void_buy_in` (+), `void_cash_out` (−) and `void_refund` (cashed out −
+/// bought in). Rows of zero chips are left out.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct LedgerRow {
     /// The position of the event that moved the chips.
     pub position: u64,
+    /// The row's place among the rows of its event, from 0 (one event of a void books
+    /// several rows).
+    pub entry: u32,
     /// The table's stream.
     pub table_id: String,
     /// The hand, for chips moved inside a hand.
@@ -158,7 +167,8 @@ pub struct LedgerRow {
     pub seat: u8,
     /// The player.
     pub player_id: u64,
-    /// `buy_in`, `top_up`, `cash_out`, `ante`, `blind`, `bet`, `award` or `refund`.
+    /// `buy_in`, `top_up`, `cash_out`, `ante`, `blind`, `bet`, `award`, `refund`, or for a
+    /// voided branch `void_bet`, `void_award`, `void_buy_in`, `void_cash_out`, `void_refund`.
     pub kind: &'static str,
     /// Signed chips.
     pub amount: i64,
@@ -487,6 +497,7 @@ impl ReadModelFold {
         let ledger =
             |hand_no: Option<u64>, seat: SeatIdx, player: PlayerId, kind: &'static str, amount: i64| LedgerRow {
                 position,
+                entry: 0,
                 table_id: table_id.to_owned(),
                 hand_no,
                 seat: seat.0,
@@ -572,6 +583,28 @@ impl ReadModelFold {
                     }
                 }
             }
+            TableEvent::HandVoided { hand, moves, .. } => {
+                let mut rows = VoidRows::new(&ledger, Some(hand.0));
+                for m in moves {
+                    out.seen_players.insert(m.player.0);
+                    let (committed, awarded) = (signed(m.committed.0), signed(m.awarded.0));
+                    rows.push(m.seat, m.player, "void_bet", -committed);
+                    rows.push(m.seat, m.player, "void_award", awarded);
+                    rows.push(m.seat, m.player, "void_refund", committed - awarded);
+                }
+                out.ledger.extend(rows.rows);
+            }
+            TableEvent::BranchVoided { edge, .. } => {
+                let mut rows = VoidRows::new(&ledger, None);
+                for e in edge {
+                    out.seen_players.insert(e.player.0);
+                    let (bought_in, cashed_out) = (signed(e.bought_in.0), signed(e.cashed_out.0));
+                    rows.push(e.seat, e.player, "void_buy_in", bought_in);
+                    rows.push(e.seat, e.player, "void_cash_out", -cashed_out);
+                    rows.push(e.seat, e.player, "void_refund", cashed_out - bought_in);
+                }
+                out.ledger.extend(rows.rows);
+            }
             TableEvent::HandStarted { .. }
             | TableEvent::SatDown { .. }
             | TableEvent::SatOut { .. }
@@ -606,6 +639,27 @@ impl ReadModelFold {
     }
 }
 
+/// The ledger rows of one event of a void, numbered as they come; zero rows left out.
+struct VoidRows<'a, F> {
+    make: &'a F,
+    hand_no: Option<u64>,
+    rows: Vec<LedgerRow>,
+}
+
+impl<'a, F: Fn(Option<u64>, SeatIdx, PlayerId, &'static str, i64) -> LedgerRow> VoidRows<'a, F> {
+    const fn new(make: &'a F, hand_no: Option<u64>) -> VoidRows<'a, F> {
+        VoidRows { make, hand_no, rows: Vec::new() }
+    }
+
+    fn push(&mut self, seat: SeatIdx, player: PlayerId, kind: &'static str, amount: i64) {
+        if amount != 0 {
+            let mut row = (self.make)(self.hand_no, seat, player, kind, amount);
+            row.entry = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
+            self.rows.push(row);
+        }
+    }
+}
+
 impl HandAcc {
     /// Folds one hand event; true when the hand ended.
     fn fold(&mut self, event: &hand::Event, position: u64, now: u64) -> bool {
@@ -636,6 +690,7 @@ impl HandAcc {
             let (seat, player) = acc.seats[pos.idx()];
             acc.ledger.push(LedgerRow {
                 position,
+                entry: 0,
                 table_id: acc.row.table_id.clone(),
                 hand_no: Some(hand_no),
                 seat: seat.0,
@@ -792,7 +847,9 @@ fn event_seat(event: &TableEvent) -> Option<SeatIdx> {
         TableEvent::Opened { .. }
         | TableEvent::HandStarted { .. }
         | TableEvent::DeckRevealed { .. }
-        | TableEvent::Closed => None,
+        | TableEvent::Closed
+        | TableEvent::HandVoided { .. }
+        | TableEvent::BranchVoided { .. } => None,
     }
 }
 

@@ -38,6 +38,7 @@
 //!   for the player and sits them out from the next hand. An action after the deadline
 //!   spends the bank.
 
+pub mod compensation;
 mod config;
 pub mod fairness;
 mod view;
@@ -47,6 +48,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+pub use compensation::{EdgeVoid, VoidMove};
 pub use config::{Ante, ConfigRejection, MAX_SEATS, Straddle, TableConfig};
 pub use view::{SeatView, TableView, Viewer};
 
@@ -421,6 +423,38 @@ pub enum TableEvent {
     },
     /// The table closed for good (see [`TableCommand::Close`]).
     Closed,
+    /// A hand played on a branch that lost a reconciliation (`docs/RECONCILE.md`) is void.
+    /// Appended to the canonical stream by reconciliation, never decided by a command. The
+    /// canonical table never saw the hand, so its stacks do not change: the moves say what
+    /// the void hand moved, so that read models can book it with its reversal.
+    HandVoided {
+        /// The hand's number on the losing branch (it may equal a canonical hand's number).
+        hand: HandNo,
+        /// The losing branch (the SHA-256 its [`TableEvent::BranchVoided`] names).
+        branch: [u8; 32],
+        /// One move per player dealt in, in position order; for a hand already running at
+        /// the fork, only what it moved after the fork.
+        moves: Vec<VoidMove>,
+    },
+    /// A branch that lost a reconciliation is void from `from` through `through`; its hands
+    /// were voided by the [`TableEvent::HandVoided`] events just before. Like those, it
+    /// changes no stack.
+    BranchVoided {
+        /// The stream version of the last event both branches hold.
+        fork: u64,
+        /// The first version of the losing branch this voids (`fork + 1`, or the version
+        /// after an earlier `BranchVoided`'s `through` when the losing branch grew since).
+        from: u64,
+        /// The last version of the losing branch this voids.
+        through: u64,
+        /// SHA-256 over the losing branch's events from `fork + 1` through `through`.
+        branch: [u8; 32],
+        /// Hands voided (the `HandVoided` events just before).
+        hands: u64,
+        /// Money that crossed the table's edge on the losing branch in the range, per
+        /// player and seat: a wallet gives back `bought_in − cashed_out` to each.
+        edge: Vec<EdgeVoid>,
+    },
 }
 
 impl AsRef<TableEvent> for TableEvent {
@@ -986,6 +1020,9 @@ pub fn apply(t: &mut Table, recorded: &Recorded) {
         TableEvent::ActedFor { .. } => t.turn = None,
         TableEvent::DeckRevealed { .. } => t.secret = None,
         TableEvent::Closed => t.closed = true,
+        // The void hands never reached this table: its stacks are already those of a table
+        // where they did not happen (see `compensation`).
+        TableEvent::HandVoided { .. } | TableEvent::BranchVoided { .. } => {}
     }
 }
 
