@@ -87,6 +87,7 @@ impl Auditor {
     }
 
     /// The cards a seat showed in the running or last hand.
+    #[cfg(test)]
     pub(crate) fn shown(&self, seat: SeatIdx) -> CardSet {
         self.shown[seat.idx()]
     }
