@@ -288,6 +288,18 @@ async fn two_branches_of_fifty_hands_reconcile_to_the_canonical_chips_plus_refun
     assert_eq!(refund_rows.into_iter().filter(|(_, v)| *v != 0).collect::<BTreeMap<_, _>>(), plan.hand_refunds());
     assert_eq!(changes.hands.len(), 60, "void hands get no `hands` rows: only the canonical 60");
 
+    // A run that planned before this one appended: its commit gets the same append back.
+    let late = reconcile::commit(ab.clone(), &*a, &*b, &codec).await.unwrap();
+    assert_eq!(late.appended.map(|x| (x.deduplicated, x.original())), Some((true, appended)));
+    assert_eq!(length(&**kept_store).await, after.len() as u64);
+    // A plan made before the canonical stream moved on is refused, and writes nothing.
+    let mut stale = ab.clone();
+    if let Outcome::Compensate { compensation, .. } = &mut stale.outcome {
+        compensation.command = showdown::engine::table::CommandId(compensation.command.0 ^ 1);
+    }
+    let e = reconcile::commit(stale, &*a, &*b, &codec).await.unwrap_err();
+    assert!(matches!(e, ReconcileError::Moved { .. }) && e.to_string().contains("run it again"), "{e}");
+
     let report = verify::verify(&**kept_store, &codec).await.unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
 

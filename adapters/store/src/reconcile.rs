@@ -1,8 +1,8 @@
 //! Reconciling two histories of one table: when two nodes both ran a table from the same
 //! stream version (a failover split-brain, two regions), each holds a branch. [`reconcile`]
-//! reads the table's stream from both stores, finds the fork, keeps one branch by a
-//! deterministic rule and appends to the kept (canonical) stream the compensation that voids
-//! the other: one [`TableEvent::HandVoided`] per hand of the losing branch and a
+//! ([`plan`], then [`commit`]) reads the table's stream from both stores, finds the fork,
+//! keeps one branch by a deterministic rule and appends to the kept (canonical) stream the
+//! compensation that voids the other: one [`TableEvent::HandVoided`] per hand of the losing branch and a
 //! [`TableEvent::BranchVoided`] with the money that crossed the table's edge there.
 //! `docs/RECONCILE.md` explains the rule and the chips.
 //!
@@ -413,21 +413,36 @@ pub async fn plan(
     analyze(stream, &a, &b, codec)
 }
 
-/// Reconciles the table's stream in two stores: [`plan`], then, if the streams diverged,
-/// appends the compensation to the canonical stream (in whichever store holds it) right
-/// after the version it was read at. Nothing is written to the other store.
+/// Reconciles the table's stream in two stores: [`plan`], then [`commit`].
 ///
 /// # Errors
-/// As [`plan`]; [`ReconcileError::Moved`] if the canonical stream moved on meanwhile
-/// (nothing written: run again).
+/// As [`plan`] and [`commit`].
 pub async fn reconcile(
     store: &dyn EventStore,
     branch: &dyn EventStore,
     stream: &StreamId,
     codec: &TableCodec,
 ) -> Result<Reconciliation, ReconcileError> {
-    let mut r = plan(store, branch, stream, codec).await?;
+    let r = plan(store, branch, stream, codec).await?;
+    commit(r, store, branch, codec).await
+}
+
+/// Appends a plan's compensation (if it has one) to the canonical stream, in whichever of
+/// the two stores holds it, right after the version the plan read; nothing is written to
+/// the other store. A plan whose compensation another run appended first gets that
+/// append's result back, marked `deduplicated`.
+///
+/// # Errors
+/// [`ReconcileError::Moved`] if the canonical stream moved on since the plan (nothing
+/// written: plan again), [`ReconcileError::Encode`], or [`ReconcileError::Store`].
+pub async fn commit(
+    mut r: Reconciliation,
+    store: &dyn EventStore,
+    branch: &dyn EventStore,
+    codec: &TableCodec,
+) -> Result<Reconciliation, ReconcileError> {
     let Outcome::Compensate { canonical, compensation, .. } = &r.outcome else { return Ok(r) };
+    let stream = &r.stream;
     let target = match canonical {
         Side::Store => store,
         Side::Branch => branch,
