@@ -2,8 +2,9 @@
 //! stream version (a failover split-brain, two regions), each holds a branch. [`reconcile`]
 //! ([`plan`], then [`commit`]) reads the table's stream from both stores, finds the fork,
 //! keeps one branch by a deterministic rule and appends to the kept (canonical) stream the
-//! compensation that voids the other: one [`TableEvent::HandVoided`] per hand of the losing branch and a
-//! [`TableEvent::BranchVoided`] with the money that crossed the table's edge there.
+//! compensation that voids the other: one [`TableEvent::HandVoided`] per hand of the losing
+//! branch and a [`TableEvent::BranchVoided`] with the money that crossed the table's edge
+//! there.
 //! `docs/RECONCILE.md` explains the rule and the chips.
 //!
 //! - **Fork**: the last version at which both streams hold the same event (event id,
