@@ -24,8 +24,9 @@
 //!   voided range and both branch hashes, and a second run finds the `BranchVoided` already
 //!   stored and writes nothing ([`Outcome::AlreadyReconciled`]). If the losing node kept
 //!   writing after a reconciliation, a later run voids only what it added.
-//! - **No clock**: the compensation's host time is the latest time either branch recorded,
-//!   so a run is a pure function of the two streams.
+//! - **No clock**: the compensation's host time is the latest time the canonical stream
+//!   recorded, so a run is a pure function of the two streams and never moves the live
+//!   table's clock.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -612,7 +613,10 @@ pub fn analyze(
     let branch_hash_lost = lost.summary.hash;
     let command =
         compensation_id(stream, fork, &store[fork.0 as usize], from, lost_last, &branch_hash_lost, &kept.summary.hash);
-    let now_ms = kept.replayer.checked.table.last_now_ms().max(lost.replayer.checked.table.last_now_ms());
+    // The canonical stream's own latest time: deterministic, and it never moves the clock of
+    // a table that is still being played (a losing node whose clock ran ahead would make
+    // the live table refuse its next commands as going back in time).
+    let now_ms = kept.replayer.checked.table.last_now_ms();
     let events: Vec<Recorded> = tally
         .compensation(branch_hash_lost, fork.0, from.0, lost_last.0)
         .into_iter()
