@@ -235,6 +235,7 @@ async fn two_branches_of_fifty_hands_reconcile_to_the_canonical_chips_plus_refun
     let lost_table = Table::replay(&decode(lost_events));
     let reconciled = Table::replay(&decode(&after));
     assert!(reconciled.chips_conserved());
+    assert!(voids.iter().all(|r| r.now_ms == kept_table.last_now_ms()), "the live table's clock does not move");
     assert_eq!(chips(&reconciled), chips(&kept_table), "the compensation moves no chips on the canonical table");
     let kept_in = net_in(&decode(&kept_events[fork..]));
     let lost_in = net_in(&decode(&lost_events[fork..]));
@@ -287,6 +288,18 @@ async fn two_branches_of_fifty_hands_reconcile_to_the_canonical_chips_plus_refun
     }
     assert_eq!(refund_rows.into_iter().filter(|(_, v)| *v != 0).collect::<BTreeMap<_, _>>(), plan.hand_refunds());
     assert_eq!(changes.hands.len(), 60, "void hands get no `hands` rows: only the canonical 60");
+
+    // A run that planned before this one appended: its commit gets the same append back.
+    let late = reconcile::commit(ab.clone(), &*a, &*b, &codec).await.unwrap();
+    assert_eq!(late.appended.map(|x| (x.deduplicated, x.original())), Some((true, appended)));
+    assert_eq!(length(&**kept_store).await, after.len() as u64);
+    // A plan made before the canonical stream moved on is refused, and writes nothing.
+    let mut stale = ab.clone();
+    if let Outcome::Compensate { compensation, .. } = &mut stale.outcome {
+        compensation.command = showdown::engine::table::CommandId(compensation.command.0 ^ 1);
+    }
+    let e = reconcile::commit(stale, &*a, &*b, &codec).await.unwrap_err();
+    assert!(matches!(e, ReconcileError::Moved { .. }) && e.to_string().contains("run it again"), "{e}");
 
     let report = verify::verify(&**kept_store, &codec).await.unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
@@ -353,7 +366,11 @@ async fn a_losing_node_that_kept_writing_is_voided_only_for_what_it_added() {
     let (kept, lost) = if canonical == Side::Store { (&a, &b) } else { (&b, &a) };
     let salt = if canonical == Side::Store { 1 } else { 0 };
     let seed = if canonical == Side::Store { 202 } else { 101 };
-    // The losing node was not fenced and dealt three more hands.
+    // The canonical table plays on after the compensation (its clock did not move) ...
+    let (kept_seed, kept_salt) = if canonical == Side::Store { (101, 0) } else { (202, 1) };
+    let played = drive(kept, TableBot::new(kept_seed, 4 + 8 + 2), kept_salt, |_| false).await;
+    assert_eq!(played.table().hand_no().0, 14);
+    // ... and the losing node, which was not fenced, dealt three more hands.
     drive(lost, TableBot::new(seed, 4 + 8 + 3), salt, |_| false).await;
     let second = reconcile::reconcile(&*a, &*b, &stream, &codec).await.unwrap();
     let (canonical2, rule2, c2) = compensated(&second);

@@ -1,9 +1,10 @@
 //! Reconciling two histories of one table: when two nodes both ran a table from the same
 //! stream version (a failover split-brain, two regions), each holds a branch. [`reconcile`]
-//! reads the table's stream from both stores, finds the fork, keeps one branch by a
-//! deterministic rule and appends to the kept (canonical) stream the compensation that voids
-//! the other: one [`TableEvent::HandVoided`] per hand of the losing branch and a
-//! [`TableEvent::BranchVoided`] with the money that crossed the table's edge there.
+//! ([`plan`], then [`commit`]) reads the table's stream from both stores, finds the fork,
+//! keeps one branch by a deterministic rule and appends to the kept (canonical) stream the
+//! compensation that voids the other: one [`TableEvent::HandVoided`] per hand of the losing
+//! branch and a [`TableEvent::BranchVoided`] with the money that crossed the table's edge
+//! there.
 //! `docs/RECONCILE.md` explains the rule and the chips.
 //!
 //! - **Fork**: the last version at which both streams hold the same event (event id,
@@ -23,8 +24,9 @@
 //!   voided range and both branch hashes, and a second run finds the `BranchVoided` already
 //!   stored and writes nothing ([`Outcome::AlreadyReconciled`]). If the losing node kept
 //!   writing after a reconciliation, a later run voids only what it added.
-//! - **No clock**: the compensation's host time is the latest time either branch recorded,
-//!   so a run is a pure function of the two streams.
+//! - **No clock**: the compensation's host time is the latest time the canonical stream
+//!   recorded, so a run is a pure function of the two streams and never moves the live
+//!   table's clock.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +40,7 @@ use crate::error::{CodecError, ErrorKind, StoreError};
 use crate::store::EventStore;
 use crate::streams::{META_COMMAND, StreamKind};
 use crate::types::{Appended, ExpectedVersion, StoredEvent, StreamId, StreamVersion};
+use crate::verify::CheckedReplay;
 
 /// The kind of command the compensation's first event names in its metadata (the audit
 /// log's `kind`).
@@ -413,21 +416,36 @@ pub async fn plan(
     analyze(stream, &a, &b, codec)
 }
 
-/// Reconciles the table's stream in two stores: [`plan`], then, if the streams diverged,
-/// appends the compensation to the canonical stream (in whichever store holds it) right
-/// after the version it was read at. Nothing is written to the other store.
+/// Reconciles the table's stream in two stores: [`plan`], then [`commit`].
 ///
 /// # Errors
-/// As [`plan`]; [`ReconcileError::Moved`] if the canonical stream moved on meanwhile
-/// (nothing written: run again).
+/// As [`plan`] and [`commit`].
 pub async fn reconcile(
     store: &dyn EventStore,
     branch: &dyn EventStore,
     stream: &StreamId,
     codec: &TableCodec,
 ) -> Result<Reconciliation, ReconcileError> {
-    let mut r = plan(store, branch, stream, codec).await?;
+    let r = plan(store, branch, stream, codec).await?;
+    commit(r, store, branch, codec).await
+}
+
+/// Appends a plan's compensation (if it has one) to the canonical stream, in whichever of
+/// the two stores holds it, right after the version the plan read; nothing is written to
+/// the other store. A plan whose compensation another run appended first gets that
+/// append's result back, marked `deduplicated`.
+///
+/// # Errors
+/// [`ReconcileError::Moved`] if the canonical stream moved on since the plan (nothing
+/// written: plan again), [`ReconcileError::Encode`], or [`ReconcileError::Store`].
+pub async fn commit(
+    mut r: Reconciliation,
+    store: &dyn EventStore,
+    branch: &dyn EventStore,
+    codec: &TableCodec,
+) -> Result<Reconciliation, ReconcileError> {
     let Outcome::Compensate { canonical, compensation, .. } = &r.outcome else { return Ok(r) };
+    let stream = &r.stream;
     let target = match canonical {
         Side::Store => store,
         Side::Branch => branch,
@@ -462,41 +480,22 @@ fn check_kind(stream: &StreamId) -> Result<(), ReconcileError> {
     }
 }
 
-/// A stream replayed event by event, with the checks `verify` makes.
+/// A stream replayed event by event with `verify`'s checks, counting hands.
+#[derive(Clone)]
 struct Replayer {
-    table: Table,
-    command: Option<CommandId>,
+    checked: CheckedReplay,
     hands_started: u64,
     hands_finished: u64,
 }
 
 impl Replayer {
-    fn step(&mut self, stored: &StoredEvent, expected: StreamVersion, codec: &TableCodec) -> Result<Recorded, String> {
-        if stored.version != expected {
-            return Err(format!("versions have a gap: expected {expected} next, read {}", stored.version));
-        }
-        let recorded = codec
-            .decode(stored)
-            .map_err(|e| format!("the event does not decode: {}", crate::verify::error_chain(&e)))?;
-        if self.command != Some(stored.command) {
-            if self.command.is_some() && !self.table.chips_conserved() {
-                return Err("chips are not conserved after the command before this one".to_owned());
-            }
-            self.command = Some(stored.command);
-        }
-        if recorded.now_ms < self.table.last_now_ms() {
-            return Err(format!("the clock goes back: {} ms after {} ms", recorded.now_ms, self.table.last_now_ms()));
-        }
+    fn step(&mut self, stored: &StoredEvent, codec: &TableCodec) -> Result<Recorded, String> {
+        let (recorded, _) = self.checked.step(stored, codec)?;
         match &recorded.event {
             TableEvent::HandStarted { .. } => self.hands_started += 1,
             TableEvent::Hand { event: showdown_engine::hand::Event::HandEnded { .. }, .. } => self.hands_finished += 1,
             _ => {}
         }
-        // `apply` trusts its input (the engine decided it); an event that decodes but does
-        // not fit the table must be reported, not crash the reconciliation.
-        let table = &mut self.table;
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table::apply(table, &recorded)))
-            .map_err(|_| "the event does not fit the table (applying it panicked)".to_owned())?;
         Ok(recorded)
     }
 }
@@ -539,9 +538,9 @@ pub fn analyze(
     let fail = |side, version, what| replay_error(stream, side, version, what);
 
     // The part both hold, once; then each branch from the table at the fork.
-    let mut prefix = Replayer { table: Table::new(), command: None, hands_started: 0, hands_finished: 0 };
-    for (i, stored) in store[..common].iter().enumerate() {
-        prefix.step(stored, StreamVersion(i as u64), codec).map_err(|what| fail(None, stored.version, what))?;
+    let mut prefix = Replayer { checked: CheckedReplay::default(), hands_started: 0, hands_finished: 0 };
+    for stored in &store[..common] {
+        prefix.step(stored, codec).map_err(|what| fail(None, stored.version, what))?;
     }
     let replay = |side, events| replay_branch(stream, side, events, common, &prefix, codec);
     let a = replay(Side::Store, store)?;
@@ -599,7 +598,7 @@ pub fn analyze(
 
     // The losing branch's table at the start of the range, then its account.
     let skip = (from.0 - fork.0 - 1) as usize;
-    let mut start = prefix.table.clone();
+    let mut start = prefix.checked.table.clone();
     for e in &lost.recorded[..skip] {
         table::apply(&mut start, e);
     }
@@ -609,12 +608,15 @@ pub fn analyze(
     }
     let tally =
         tally.finish().map_err(|e| fail(Some(lost.side), lost_last, format!("the branch does not add up: {e}")))?;
-    debug_assert_eq!(tally.table, lost.replayer.table);
+    debug_assert_eq!(tally.table, lost.replayer.checked.table);
 
     let branch_hash_lost = lost.summary.hash;
     let command =
         compensation_id(stream, fork, &store[fork.0 as usize], from, lost_last, &branch_hash_lost, &kept.summary.hash);
-    let now_ms = kept.replayer.table.last_now_ms().max(lost.replayer.table.last_now_ms());
+    // The canonical stream's own latest time: deterministic, and it never moves the clock of
+    // a table that is still being played (a losing node whose clock ran ahead would make
+    // the live table refuse its next commands as going back in time).
+    let now_ms = kept.replayer.checked.table.last_now_ms();
     let events: Vec<Recorded> = tally
         .compensation(branch_hash_lost, fork.0, from.0, lost_last.0)
         .into_iter()
@@ -622,12 +624,12 @@ pub fn analyze(
         .collect();
 
     // The compensation changes nothing on the canonical table but its clock.
-    let mut after = kept.replayer.table.clone();
+    let mut after = kept.replayer.checked.table.clone();
     for e in &events {
         table::apply(&mut after, e);
     }
     let stacks = |t: &Table| t.seats().iter().map(|s| s.map(|s| (s.player, s.stack))).collect::<Vec<_>>();
-    if stacks(&after) != stacks(&kept.replayer.table) || !after.chips_conserved() {
+    if stacks(&after) != stacks(&kept.replayer.checked.table) || !after.chips_conserved() {
         return Err(fail(Some(kept.side), kept.summary.last_version, "the compensation would move chips".to_owned()));
     }
 
@@ -661,16 +663,14 @@ fn replay_branch<'a>(
     codec: &TableCodec,
 ) -> Result<Branch<'a>, ReconcileError> {
     let stored = &events[common..];
-    let mut replayer =
-        Replayer { table: prefix.table.clone(), command: prefix.command, hands_started: 0, hands_finished: 0 };
+    let mut replayer = Replayer { hands_started: 0, hands_finished: 0, ..prefix.clone() };
     let mut recorded = Vec::with_capacity(stored.len());
-    for (i, e) in stored.iter().enumerate() {
-        let version = StreamVersion((common + i) as u64);
-        recorded
-            .push(replayer.step(e, version, codec).map_err(|what| replay_error(stream, Some(side), version, what))?);
+    for e in stored {
+        let version = replayer.checked.next;
+        recorded.push(replayer.step(e, codec).map_err(|what| replay_error(stream, Some(side), version, what))?);
     }
     let last_version = StreamVersion(events.len() as u64 - 1);
-    if !replayer.table.chips_conserved() {
+    if !replayer.checked.table.chips_conserved() {
         let what = "chips are not conserved after the last command".to_owned();
         return Err(replay_error(stream, Some(side), last_version, what));
     }
@@ -746,4 +746,71 @@ fn compensation_id(
     let mut id = [0u8; 16];
     id.copy_from_slice(&digest[..16]);
     CommandId(u128::from_le_bytes(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(side: Side, events: u64, finished: u64, hash: u8) -> BranchSummary {
+        BranchSummary {
+            side,
+            events,
+            hands_started: finished,
+            hands_finished: finished,
+            last_version: StreamVersion(events),
+            hash: [hash; 32],
+        }
+    }
+
+    #[test]
+    fn the_rule_takes_finished_hands_then_events_then_the_smaller_hash_in_either_order() {
+        let cases = [
+            // (store: events, finished, hash), (branch: …), winner, rule
+            ((90, 5, 1), (10, 6, 2), Side::Branch, Rule::MoreFinishedHands),
+            ((90, 6, 9), (10, 6, 2), Side::Store, Rule::MoreEvents),
+            ((10, 6, 9), (10, 6, 2), Side::Branch, Rule::SmallerHash),
+            ((10, 6, 1), (10, 6, 2), Side::Store, Rule::SmallerHash),
+        ];
+        for ((ea, fa, ha), (eb, fb, hb), winner, rule) in cases {
+            let (a, b) = (summary(Side::Store, ea, fa, ha), summary(Side::Branch, eb, fb, hb));
+            assert_eq!(choose(&a, &b), (winner, rule));
+            // Swapped: the same stream (now on the other side) wins for the same reason.
+            let (a2, b2) = (summary(Side::Store, eb, fb, hb), summary(Side::Branch, ea, fa, ha));
+            assert_eq!(choose(&a2, &b2), (winner.other(), rule));
+        }
+    }
+
+    #[test]
+    fn the_rules_say_why() {
+        for (rule, says) in [
+            (Rule::MoreFinishedHands, "more hands finished"),
+            (Rule::MoreEvents, "more events"),
+            (Rule::SmallerHash, "smaller branch hash"),
+            (Rule::Recorded { at: StreamVersion(9) }, "already voided a branch from this fork (version 9)"),
+        ] {
+            assert!(rule.to_string().contains(says), "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_branch_hash_depends_on_every_id_and_byte() {
+        let event = |id: u128, payload: &[u8]| StoredEvent {
+            stream: StreamId::new("t").unwrap(),
+            version: StreamVersion(0),
+            position: crate::GlobalPosition(0),
+            event_id: crate::EventId(id),
+            command: CommandId(1),
+            schema: 1,
+            event_type: "X".to_owned(),
+            payload: payload.to_vec(),
+            metadata: crate::Metadata::new(),
+        };
+        let base = branch_hash(&[event(1, b"ab"), event(2, b"c")]);
+        assert_ne!(base, branch_hash(&[event(1, b"ab"), event(3, b"c")]));
+        assert_ne!(base, branch_hash(&[event(1, b"ab"), event(2, b"d")]));
+        // Lengths are hashed: moving a byte from one payload to the next changes the hash.
+        assert_ne!(base, branch_hash(&[event(1, b"a"), event(2, b"bc")]));
+        assert_eq!(base, branch_hash(&[event(1, b"ab"), event(2, b"c")]));
+    }
 }

@@ -7,14 +7,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use showdown_engine::table::{self, CommandId, Table};
+use showdown_engine::table::{self, CommandId, Recorded, Table};
 
 use crate::codec::TableCodec;
 use crate::error::StoreError;
 use crate::service::{decode_snapshot, starts_hand};
 use crate::store::EventStore;
 use crate::streams::{StreamKind, decode_player, decode_rejection};
-use crate::types::{GlobalPosition, Snapshot, StreamId, StreamVersion};
+use crate::types::{GlobalPosition, Snapshot, StoredEvent, StreamId, StreamVersion};
 
 /// How many events [`verify`] reads at once.
 const PAGE: usize = 4096;
@@ -76,13 +76,22 @@ impl fmt::Display for Problem {
     }
 }
 
-/// A stream being replayed.
-struct Replay {
-    table: Table,
-    next: StreamVersion,
+/// A table's stream replayed event by event with the checks [`verify`] makes (also run by
+/// [`crate::reconcile`] on both branches before it writes anything).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CheckedReplay {
+    /// The table as far as replayed.
+    pub(crate) table: Table,
+    /// The version expected next.
+    pub(crate) next: StreamVersion,
     /// The command of the last event, and every command seen.
     command: Option<CommandId>,
     commands: HashSet<CommandId>,
+}
+
+/// A stream being replayed.
+struct Replay {
+    checked: CheckedReplay,
     snapshot: Option<Snapshot>,
     /// Stop checking a stream after its first problem: what follows would only echo it.
     broken: bool,
@@ -135,14 +144,7 @@ pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report
             }
             if !replays.contains_key(&stored.stream) {
                 let snapshot = store.load_snapshot(&stored.stream).await?;
-                let replay = Replay {
-                    table: Table::new(),
-                    next: StreamVersion::FIRST,
-                    command: None,
-                    commands: HashSet::new(),
-                    snapshot,
-                    broken: false,
-                };
+                let replay = Replay { checked: CheckedReplay::default(), snapshot, broken: false };
                 replays.insert(stored.stream.clone(), replay);
                 report.streams += 1;
             }
@@ -152,7 +154,10 @@ pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report
                 continue;
             }
             let problem = |what: String| Problem { stream: stored.stream.clone(), version: stored.version, what };
-            let found = check_event(r, stored, codec, &mut report.hands, &mut report.commands);
+            let found = r.checked.step(stored, codec).map(|(recorded, new_command)| {
+                report.commands += u64::from(new_command);
+                report.hands += u64::from(starts_hand(&recorded.event));
+            });
             if let Err(what) = found {
                 r.broken = true;
                 report.problems.push(problem(what));
@@ -163,7 +168,7 @@ pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report
             {
                 report.snapshots += 1;
                 match decode_snapshot(codec, s) {
-                    Some(t) if t == r.table => {}
+                    Some(t) if t == r.checked.table => {}
                     Some(_) => report.problems.push(problem("the snapshot differs from the replay".to_owned())),
                     None => report.problems.push(problem(format!(
                         "the snapshot (schema {}) cannot be decoded by this code; it would be ignored",
@@ -181,19 +186,19 @@ pub async fn verify(store: &dyn EventStore, codec: &TableCodec) -> Result<Report
     let mut streams: Vec<_> = replays.into_iter().collect();
     streams.sort_by(|a, b| a.0.cmp(&b.0));
     for (stream, r) in streams {
-        if !r.broken && !r.table.chips_conserved() {
-            let version = StreamVersion(r.next.0.saturating_sub(1));
+        if !r.broken && !r.checked.table.chips_conserved() {
+            let version = StreamVersion(r.checked.next.0.saturating_sub(1));
             let what = "chips are not conserved after the last command".to_owned();
             report.problems.push(Problem { stream: stream.clone(), version, what });
         }
         if let Some(s) = r.snapshot
-            && s.version >= r.next
+            && s.version >= r.checked.next
             && !r.broken
         {
             report.problems.push(Problem {
                 stream,
                 version: s.version,
-                what: format!("a snapshot is stored past the stream's end ({} events)", r.next.0),
+                what: format!("a snapshot is stored past the stream's end ({} events)", r.checked.next.0),
             });
         }
     }
@@ -212,40 +217,38 @@ fn check_other(stored: &crate::types::StoredEvent, expected: StreamVersion, code
     decoded.map_err(|e| format!("the event does not decode: {}", error_chain(&e)))
 }
 
-/// Checks and applies one event of a stream.
-fn check_event(
-    r: &mut Replay,
-    stored: &crate::types::StoredEvent,
-    codec: &TableCodec,
-    hands: &mut u64,
-    commands: &mut u64,
-) -> Result<(), String> {
-    if stored.version != r.next {
-        return Err(format!("versions have a gap: expected {} next", r.next));
-    }
-    r.next = stored.version.next();
-    let recorded = codec.decode(stored).map_err(|e| format!("the event does not decode: {}", error_chain(&e)))?;
-    if r.command != Some(stored.command) {
-        // A new command starts: the one before it ended, and the table must be whole.
-        if r.command.is_some() && !r.table.chips_conserved() {
-            return Err("chips are not conserved after the command before this one".to_owned());
+impl CheckedReplay {
+    /// Checks and applies the next event of the stream: gapless versions, the event decodes,
+    /// chips conserved when a command ends, no command stored twice apart, the clock never
+    /// going back, and the event fits the table. Returns the event decoded and whether it
+    /// starts a command; on an error (what is wrong, in words) the replay must stop.
+    pub(crate) fn step(&mut self, stored: &StoredEvent, codec: &TableCodec) -> Result<(Recorded, bool), String> {
+        if stored.version != self.next {
+            return Err(format!("versions have a gap: expected {} next", self.next));
         }
-        if !r.commands.insert(stored.command) {
-            return Err(format!("command {} is stored twice, apart", stored.command.0));
+        self.next = stored.version.next();
+        let recorded = codec.decode(stored).map_err(|e| format!("the event does not decode: {}", error_chain(&e)))?;
+        let new_command = self.command != Some(stored.command);
+        if new_command {
+            // A new command starts: the one before it ended, and the table must be whole.
+            if self.command.is_some() && !self.table.chips_conserved() {
+                return Err("chips are not conserved after the command before this one".to_owned());
+            }
+            if !self.commands.insert(stored.command) {
+                return Err(format!("command {} is stored twice, apart", stored.command.0));
+            }
+            self.command = Some(stored.command);
         }
-        r.command = Some(stored.command);
-        *commands += 1;
+        if recorded.now_ms < self.table.last_now_ms() {
+            return Err(format!("the clock goes back: {} ms after {} ms", recorded.now_ms, self.table.last_now_ms()));
+        }
+        // `apply` trusts its input (the engine decided it); a stored event that decodes but
+        // does not fit the table must be reported, not crash the check.
+        let table = &mut self.table;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table::apply(table, &recorded)))
+            .map_err(|_| "the event does not fit the table (applying it panicked)".to_owned())?;
+        Ok((recorded, new_command))
     }
-    if recorded.now_ms < r.table.last_now_ms() {
-        return Err(format!("the clock goes back: {} ms after {} ms", recorded.now_ms, r.table.last_now_ms()));
-    }
-    if starts_hand(&recorded.event) {
-        *hands += 1;
-    }
-    // `apply` trusts its input (the engine decided it); a stored event that decodes but
-    // does not fit the table must be reported, not crash the check.
-    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table::apply(&mut r.table, &recorded)));
-    applied.map_err(|_| "the event does not fit the table (applying it panicked)".to_owned())
 }
 
 /// An error and its sources, on one line.

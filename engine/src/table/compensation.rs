@@ -115,18 +115,6 @@ impl Tally {
         });
         events
     }
-
-    /// Per player: what a wallet gives back for the range's money across the edge (the sum
-    /// of [`EdgeVoid::wallet_refund`] over their seats), players with nothing left out.
-    #[must_use]
-    pub fn wallet_refunds(&self) -> BTreeMap<PlayerId, i128> {
-        let mut out = BTreeMap::new();
-        for e in &self.edge {
-            *out.entry(e.player).or_insert(0) += e.wallet_refund();
-        }
-        out.retain(|_, v| *v != 0);
-        out
-    }
 }
 
 /// Why a range cannot be tallied.
@@ -438,7 +426,7 @@ mod tests {
             t.edge,
             vec![EdgeVoid { seat: SeatIdx(0), player: PlayerId(10), bought_in: Chips(1), cashed_out: Chips::ZERO }]
         );
-        assert_eq!(t.wallet_refunds(), BTreeMap::from([(PlayerId(10), 1)]));
+        assert_eq!(t.edge[0].wallet_refund(), 1);
         let events = t.compensation([9; 32], 3, 4, 99);
         assert_eq!(events.len(), 3);
         assert!(matches!(events[2], TableEvent::BranchVoided { fork: 3, from: 4, through: 99, hands: 2, .. }));
