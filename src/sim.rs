@@ -63,7 +63,7 @@ pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
         // the stacks of `HandEnded`), never per action.
         let setup = HandSetup { deck: Some(Deck::shuffled(deck_seed)), ..base.clone() };
         let mut state = HandState::new();
-        let mut command = Command::Start(Box::new(setup));
+        let mut command = Command::start(setup);
         loop {
             events.clear();
             let decided = match path {

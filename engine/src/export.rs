@@ -148,7 +148,7 @@ mod tests {
     fn play(setup: HandSetup, raise: impl Fn(usize) -> bool) -> Vec<Event> {
         let mut state = HandState::new();
         let mut events = Vec::new();
-        execute(&mut state, &Command::Start(Box::new(setup)), &mut events).expect("the hand starts");
+        execute(&mut state, &Command::start(setup), &mut events).expect("the hand starts");
         let mut step = 0;
         while let Some(legal) = legal_actions(&state) {
             let command = match legal.raise {

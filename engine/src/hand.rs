@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::cards::{Card, CardSet};
 use crate::chips::Chips;
 use crate::deck::Deck;
-use crate::eval::{self, HandRank};
+use crate::eval::{self, Hand, HandRank};
 use crate::pots::{PosSet, Pot, form_pots};
 use crate::rules::{
     BettingStructure, Forced, FreeFoldPolicy, HandSetup, HoleCardRule, MAX_PLAYERS, OddChipPolicy, Pos, ShowdownPolicy,
@@ -148,7 +148,7 @@ pub enum Show {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "bincode", derive(bincode::Encode, bincode::Decode))]
 pub enum Command {
-    /// Start the hand.
+    /// Start the hand (build it with [`Command::start`]).
     Start(Box<HandSetup>),
     /// Deal hole cards to a position (replays: the table deals from its deck itself).
     DealHole {
@@ -186,6 +186,14 @@ pub enum Command {
         /// What they do.
         show: Show,
     },
+}
+
+impl Command {
+    /// The command that starts a hand with this setup.
+    #[must_use]
+    pub fn start(setup: HandSetup) -> Command {
+        Command::Start(Box::new(setup))
+    }
 }
 
 /// Something that happened in the hand. Applying every event of a hand in order to a fresh
@@ -816,6 +824,17 @@ impl HandState {
         self.variant.map_or(HoleCardRule::Holdem, |v| v.hole_cards)
     }
 
+    /// Players still in the hand with chips behind.
+    fn live_with_chips(&self) -> PosSet {
+        let mut set = PosSet::EMPTY;
+        for i in self.live.iter() {
+            if !self.stacks[i].is_zero() {
+                set.insert(i);
+            }
+        }
+        set
+    }
+
     /// The second largest bet plus stack among players still in the hand.
     fn second_largest_commitment(&self) -> Chips {
         let (mut first, mut second) = (Chips::ZERO, Chips::ZERO);
@@ -938,7 +957,6 @@ pub fn decide(state: &HandState, command: &Command) -> Result<Vec<Event>, Reject
 /// As [`decide`].
 pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
     let first = check(state, command)?;
-    let mark = out.len();
     if !needs_advance(state, &first) {
         // Most betting actions leave the round open: nothing follows from them, so the
         // state need not be copied to work out the consequences.
@@ -947,7 +965,6 @@ pub fn decide_into(state: &HandState, command: &Command, out: &mut Vec<Event>) -
     }
     let mut next = state.clone();
     Emitter { state: &mut next, out, view: None }.follow(first, command);
-    debug_assert!(out.len() > mark);
     Ok(())
 }
 
@@ -978,13 +995,17 @@ fn needs_advance(s: &HandState, event: &Event) -> bool {
         Event::Folded { pos } => rest(pos.idx()).is_empty() || s.live.len() <= 2,
         Event::BetOrRaised { pos, .. } => {
             let i = pos.idx();
-            !s.live.iter().any(|j| j != i && !s.stacks[j].is_zero())
+            let mut others = s.live_with_chips();
+            others.remove(i);
+            others.is_empty()
         }
         _ => true,
     }
 }
 
-/// Validates a command and returns the event it causes directly.
+/// Validates a command and returns the event it causes directly. Inlined into its callers,
+/// which keeps the event out of memory until it reaches the caller's buffer.
+#[inline(always)]
 fn check(s: &HandState, command: &Command) -> Result<Event, Rejection> {
     if let Command::Start(setup) = command {
         if s.phase != Phase::NotStarted {
@@ -1176,6 +1197,9 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
+    /// Inlined at every call site, where the event's kind is known, so that the event need
+    /// not be built on the stack and then copied.
+    #[inline(always)]
     fn emit(&mut self, event: Event) {
         apply(self.state, &event);
         self.out.push(event);
@@ -1319,7 +1343,7 @@ impl Emitter<'_> {
         let s = &*self.state;
         let n = s.players as usize;
         let live = s.live.len();
-        let with_chips = s.live.iter().filter(|&i| !s.stacks[i].is_zero()).count();
+        let with_chips = s.live_with_chips().len();
         let all_in = s.all_in || (live > 1 && with_chips <= 1);
         self.return_overbets();
         let collected = self.state.bets[..n].iter().copied().sum();
@@ -1383,14 +1407,8 @@ impl Emitter<'_> {
             }
         }
         let s = &*self.state;
-        let n = s.players as usize;
-        // Mucks and kills change who contests each pot (and so which pots merge): the pots
-        // are formed again only then.
-        let pots = if view.formed_with == s.live {
-            view.pots
-        } else {
-            form_pots(&s.invested[..n], &s.antes[..n], s.live, s.ante_trimming)
-        };
+        // Mucks and kills change who contests each pot, and so which pots merge.
+        let pots = view.pots.restricted_to(s.live);
         let ranks = view.up;
         let shown: [bool; MAX_PLAYERS] = std::array::from_fn(|i| s.face_up[i] != 0);
         let single = s.live.len() == 1;
@@ -1462,42 +1480,64 @@ impl Emitter<'_> {
     }
 }
 
-/// The best hand a player makes from their known hole cards and the board (PokerKit's
-/// `get_hand`: face-down known cards count).
-fn full_hand(s: &HandState, i: usize) -> Option<HandRank> {
-    if !s.live.contains(i) {
-        return None;
-    }
-    evaluate(s, s.hole[i].known(), i)
+/// The board's known cards, gathered once per showdown: a hold'em hand adds the hole cards
+/// to the board's [`Hand`], an Omaha hand chooses among the cards.
+struct Board {
+    rule: HoleCardRule,
+    hand: Hand,
+    cards: [Card; 5],
+    len: usize,
 }
 
-/// The best hand from face-up hole cards and the board (PokerKit's `get_up_hand`).
-fn up_hand(s: &HandState, i: usize) -> Option<HandRank> {
-    if !s.live.contains(i) {
-        return None;
+impl Board {
+    fn new(s: &HandState) -> Board {
+        let mut board = Board { rule: s.hole_rule(), hand: Hand::EMPTY, cards: [Card::new(0, 0); 5], len: 0 };
+        for card in s.board.known() {
+            board.hand = board.hand.add(card);
+            board.cards[board.len] = card;
+            board.len += 1;
+        }
+        board
     }
-    let hole = &s.hole[i];
-    let up = s.face_up[i];
-    let cards = hole.as_slice().iter().enumerate().filter(move |(k, _)| up >> k & 1 == 1).filter_map(|(_, c)| *c);
-    evaluate(s, cards, i)
-}
 
-fn evaluate(s: &HandState, hole: impl Iterator<Item = Card>, _i: usize) -> Option<HandRank> {
-    let mut held = [Card::new(0, 0); 5];
-    let mut h = 0;
-    for c in hole {
-        held[h] = c;
-        h += 1;
+    /// The best hand a player makes from their known hole cards and the board (PokerKit's
+    /// `get_hand`: face-down known cards count).
+    fn full_hand(&self, s: &HandState, i: usize) -> Option<HandRank> {
+        if !s.live.contains(i) {
+            return None;
+        }
+        self.evaluate(s.hole[i].known())
     }
-    let mut board = [Card::new(0, 0); 5];
-    let mut b = 0;
-    for c in s.board.known() {
-        board[b] = c;
-        b += 1;
+
+    /// The best hand from face-up hole cards and the board (PokerKit's `get_up_hand`).
+    fn up_hand(&self, s: &HandState, i: usize) -> Option<HandRank> {
+        if !s.live.contains(i) {
+            return None;
+        }
+        let up = s.face_up[i];
+        let cards = s.hole[i].as_slice().iter().enumerate().filter(move |(k, _)| up >> k & 1 == 1);
+        self.evaluate(cards.filter_map(|(_, c)| *c))
     }
-    match s.hole_rule() {
-        HoleCardRule::Holdem => (h + b >= 5).then(|| eval::best_holdem(&held[..h], &board[..b])),
-        HoleCardRule::Omaha => (h >= 2 && b >= 3).then(|| eval::best_omaha(&held[..h], &board[..b])),
+
+    /// The best hand of these hole cards with the board, if they make one.
+    fn evaluate(&self, hole: impl Iterator<Item = Card>) -> Option<HandRank> {
+        match self.rule {
+            HoleCardRule::Holdem => {
+                // Cards are distinct: `decide` refuses a card already in play.
+                let hand = hole.fold(self.hand, Hand::add);
+                (hand.len() >= 5).then(|| hand.evaluate())
+            }
+            HoleCardRule::Omaha => {
+                let mut held = [Card::new(0, 0); 6];
+                let mut h = 0;
+                for c in hole.take(6) {
+                    held[h] = c;
+                    h += 1;
+                }
+                let board = &self.cards[..self.len];
+                (h >= 2 && board.len() >= 3).then(|| eval::best_omaha(&held[..h], board))
+            }
+        }
     }
 }
 
@@ -1520,23 +1560,25 @@ struct ShowdownView {
     full: [Option<HandRank>; MAX_PLAYERS],
     /// Hands from face-up hole cards only (PokerKit's `get_up_hand`).
     up: [Option<HandRank>; MAX_PLAYERS],
+    board: Board,
 }
 
 impl ShowdownView {
     fn new(s: &HandState) -> ShowdownView {
         let n = s.players as usize;
+        let board = Board::new(s);
         let mut full = [None; MAX_PLAYERS];
         let mut up = [None; MAX_PLAYERS];
         // The board alone, for hold'em players with nothing face up: evaluated once.
         let mut board_only: Option<Option<HandRank>> = None;
         for i in s.live.iter() {
-            full[i] = full_hand(s, i);
+            full[i] = board.full_hand(s, i);
             up[i] = if all_known_face_up(s, i) {
                 full[i]
             } else if s.face_up[i] == 0 {
-                *board_only.get_or_insert_with(|| evaluate(s, std::iter::empty(), i))
+                *board_only.get_or_insert_with(|| board.evaluate(std::iter::empty()))
             } else {
-                up_hand(s, i)
+                board.up_hand(s, i)
             };
         }
         ShowdownView {
@@ -1545,6 +1587,7 @@ impl ShowdownView {
             live: s.live,
             full,
             up,
+            board,
         }
     }
 
@@ -1557,12 +1600,13 @@ impl ShowdownView {
             live: s.live,
             full: [None; MAX_PLAYERS],
             up: [None; MAX_PLAYERS],
+            board: Board::new(s),
         }
     }
 
     /// The face-up hand of a player who just showed.
     fn up_after_show(&self, s: &HandState, i: usize) -> Option<HandRank> {
-        if all_known_face_up(s, i) { self.full[i] } else { up_hand(s, i) }
+        if all_known_face_up(s, i) { self.full[i] } else { self.board.up_hand(s, i) }
     }
 
     /// PokerKit's `can_win_now`: some pot the player contests has no face-up hand better
@@ -1793,7 +1837,13 @@ fn begin_betting(s: &mut HandState) {
     s.acted = PosSet::EMPTY;
     s.short_all_in_sum = Chips::ZERO;
     let mut to_act = PosSet::EMPTY;
-    if s.live.len() > 1 {
+    if s.max_bet.is_zero() {
+        // No bet yet: the rule below keeps the players with chips when at least two have some.
+        let with_chips = s.live_with_chips();
+        if with_chips.len() >= 2 {
+            to_act = with_chips;
+        }
+    } else if s.live.len() > 1 {
         let second = s.second_largest_commitment();
         for i in s.live.iter() {
             // PokerKit's effective stack, min(stack, second largest bet + stack - bet), must
@@ -1802,11 +1852,11 @@ fn begin_betting(s: &mut HandState) {
                 to_act.insert(i);
             }
         }
-    }
-    if to_act.len() == 1 {
-        let only = to_act.iter().next().unwrap_or(0);
-        if s.bets[only] >= s.max_bet() {
-            to_act = PosSet::EMPTY;
+        if to_act.len() == 1 {
+            let only = to_act.iter().next().unwrap_or(0);
+            if s.bets[only] >= s.max_bet() {
+                to_act = PosSet::EMPTY;
+            }
         }
     }
     s.to_act = to_act;
@@ -1825,12 +1875,8 @@ fn raised(s: &mut HandState, i: usize, to: Chips, added: Chips) {
     let n = s.players as usize;
     let raise = to - s.max_bet();
     put_in(s, i, added);
-    let mut to_act = PosSet::EMPTY;
-    for j in s.live.iter() {
-        if j != i && !s.stacks[j].is_zero() {
-            to_act.insert(j);
-        }
-    }
+    let mut to_act = s.live_with_chips();
+    to_act.remove(i);
     s.to_act = to_act;
     s.opener = Some(i as u8);
     if raise >= s.raise_size {

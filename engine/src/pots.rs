@@ -128,6 +128,27 @@ impl Pots {
         self.pots[self.len] = pot;
         self.len += 1;
     }
+
+    /// The pots [`form_pots`] forms from the same contributions once only the players in
+    /// `live` (some of those the pots were formed with) are still in the hand: each pot's
+    /// contenders lose the players who left, and consecutive pots left with the same
+    /// contenders merge. The levels do not depend on who is still in, so this equals
+    /// forming the pots again, without the sort.
+    #[must_use]
+    pub fn restricted_to(&self, live: PosSet) -> Pots {
+        let mut out = Pots::default();
+        for pot in self.as_slice() {
+            let contenders = PosSet(pot.contenders.0 & live.0);
+            if out.len > 0 && out.pots[out.len - 1].contenders == contenders {
+                let last = &mut out.pots[out.len - 1];
+                last.amount += pot.amount;
+                last.ceiling = pot.ceiling;
+            } else {
+                out.push(Pot { contenders, ..*pot });
+            }
+        }
+        out
+    }
 }
 
 /// Forms the pots.
@@ -203,6 +224,33 @@ mod tests {
 
     fn chips(v: &[u64]) -> Vec<Chips> {
         v.iter().map(|&c| Chips(c)).collect()
+    }
+
+    /// `restricted_to` must equal forming the pots again, for every subset of the players
+    /// who were in: contributions and antes drawn from a small range so that levels tie.
+    #[test]
+    fn restricting_pots_equals_forming_them_again() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for _ in 0..20_000 {
+            let n = 2 + next(9) as usize;
+            let antes: Vec<Chips> = (0..n).map(|_| Chips(next(3))).collect();
+            let invested: Vec<Chips> = antes.iter().map(|a| *a + Chips(next(5) * 10)).collect();
+            let trimming = next(2) == 1;
+            let live = PosSet(next(1 << n) as u16);
+            let fewer = PosSet(live.0 & next(1 << n) as u16);
+            let formed = form_pots(&invested, &antes, live, trimming);
+            assert_eq!(
+                formed.restricted_to(fewer),
+                form_pots(&invested, &antes, fewer, trimming),
+                "invested {invested:?} antes {antes:?} trimming {trimming} live {live:?} then {fewer:?}"
+            );
+        }
     }
 
     #[test]

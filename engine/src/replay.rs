@@ -209,7 +209,7 @@ pub fn replay(hand: &HandHistory) -> Result<Replay, ReplayError> {
         events.append(&mut buf);
         Ok(())
     };
-    run(&mut state, &Command::Start(Box::new(setup)), &mut events).map_err(ReplayError::Setup)?;
+    run(&mut state, &Command::start(setup), &mut events).map_err(ReplayError::Setup)?;
     for (index, action) in hand.actions.iter().enumerate() {
         let Some(command) = command_of(hand, index, action)? else { continue };
         let mut first_rejection = None;

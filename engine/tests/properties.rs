@@ -251,7 +251,7 @@ fn legal_step(state: &HandState, (kind, pick): (u8, u64), seed: [u8; 32]) -> Res
 fn play(table: &Table, choices: &[(u8, u64)], with_deck: bool) -> Result<(HandState, Vec<Event>), TestCaseError> {
     let mut state = HandState::new();
     let mut log = Vec::new();
-    run(&mut state, &mut log, &Command::Start(Box::new(table.setup(with_deck))))?;
+    run(&mut state, &mut log, &Command::start(table.setup(with_deck)))?;
     let mut next = choices.iter().copied().chain(std::iter::repeat((9, 0)));
     // Each betting round ends after at most a few actions per player once the choices run
     // out; 2,000 steps is far beyond any real hand.
@@ -372,7 +372,7 @@ fn any_command() -> impl Strategy<Value = Command> {
         2 => (position(), some_cards(5)).prop_map(|(pos, cards)| Command::DealHole { pos, cards }),
         2 => some_cards(5).prop_map(|cards| Command::DealBoard { cards }),
         3 => (position(), show()).prop_map(|(pos, show)| Command::ShowOrMuck { pos, show }),
-        1 => any_setup().prop_map(|setup| Command::Start(Box::new(setup))),
+        1 => any_setup().prop_map(Command::start),
     ]
 }
 
@@ -434,7 +434,7 @@ proptest! {
         let mut log = Vec::new();
         let mut from_deck = false;
         let start = if start_arbitrary { arbitrary_start } else { table.setup(with_deck) };
-        poke(&mut state, &mut log, &Command::Start(Box::new(start)), &mut from_deck)?;
+        poke(&mut state, &mut log, &Command::start(start), &mut from_deck)?;
         for (command, then_legal, choice) in &steps {
             poke(&mut state, &mut log, command, &mut from_deck)?;
             if *then_legal

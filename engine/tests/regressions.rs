@@ -31,7 +31,7 @@ fn manual_showdown() -> HandState {
         .with_blinds(&[Chips(1), Chips(2)]);
     setup.showdown = ShowdownPolicy::Manual;
     let mut s = HandState::new();
-    send(&mut s, Command::Start(Box::new(setup)));
+    send(&mut s, Command::start(setup));
     send(&mut s, Command::DealHole { pos: Pos(0), cards: cards("AsKd") });
     send(&mut s, Command::DealHole { pos: Pos(1), cards: cards("QcQh") });
     send(&mut s, Command::CheckOrCall { pos: Pos(1) });
@@ -134,7 +134,7 @@ fn all_in_preflop_from_a_deck() -> (HandState, showdown_engine::deck::Deck) {
     setup.showdown = ShowdownPolicy::Manual;
     setup.deck = Some(deck);
     let mut s = HandState::new();
-    send(&mut s, Command::Start(Box::new(setup)));
+    send(&mut s, Command::start(setup));
     send(&mut s, Command::BetOrRaiseTo { pos: Pos(1), to: Chips(100) });
     send(&mut s, Command::CheckOrCall { pos: Pos(0) });
     assert_eq!(s.phase(), showdown_engine::hand::Phase::Showdown);

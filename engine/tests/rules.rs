@@ -45,7 +45,7 @@ struct Table {
 impl Table {
     fn start(setup: HandSetup) -> Table {
         let mut table = Table { state: HandState::new(), events: Vec::new() };
-        table.send(Command::Start(Box::new(setup)));
+        table.send(Command::start(setup));
         table
     }
 
@@ -1014,19 +1014,19 @@ fn a_command_before_start_is_refused() {
 #[test]
 fn start_twice_is_refused() {
     let t = Table::start_dealt(nt(&[100; 3], &[1, 2]));
-    let r = t.refuse(Command::Start(Box::new(nt(&[100; 3], &[1, 2]))));
+    let r = t.refuse(Command::start(nt(&[100; 3], &[1, 2])));
     assert_eq!(r, Rejection::AlreadyStarted);
 }
 
 #[test]
 fn a_setup_with_one_or_eleven_players_is_refused() {
     let t = Table { state: HandState::new(), events: Vec::new() };
-    let r = t.refuse(Command::Start(Box::new(nt(&[100], &[1, 2]))));
+    let r = t.refuse(Command::start(nt(&[100], &[1, 2])));
     assert_eq!(r, Rejection::PlayerCount { players: 1, max: 10 });
     assert_eq!(r.to_string(), "a hand needs 2 to 10 players, not 1");
     let eleven = nt(&[100; 11], &[1, 2]);
     assert_eq!(eleven.players, 11);
-    let r = t.refuse(Command::Start(Box::new(eleven)));
+    let r = t.refuse(Command::start(eleven));
     assert_eq!(r, Rejection::PlayerCount { players: 11, max: MAX_PLAYERS as u8 });
     assert_eq!(r.to_string(), "a hand needs 2 to 10 players, not 11");
 }
@@ -1036,15 +1036,15 @@ fn a_zero_minimum_bet_is_refused() {
     let t = Table { state: HandState::new(), events: Vec::new() };
     let mut setup = nt(&[100; 3], &[1, 2]);
     setup.min_bet = Chips(0);
-    assert_eq!(t.refuse(Command::Start(Box::new(setup))), Rejection::ZeroMinimumBet);
+    assert_eq!(t.refuse(Command::start(setup)), Rejection::ZeroMinimumBet);
     let setup = HandSetup::new(Variant::fixed_limit_holdem(Chips(2), Chips(0)), &chips(&[100; 3]), Chips(2));
-    assert_eq!(t.refuse(Command::Start(Box::new(setup))), Rejection::ZeroMinimumBet);
+    assert_eq!(t.refuse(Command::start(setup)), Rejection::ZeroMinimumBet);
 }
 
 #[test]
 fn a_zero_stack_is_refused() {
     let t = Table { state: HandState::new(), events: Vec::new() };
-    let r = t.refuse(Command::Start(Box::new(nt(&[100, 0, 100], &[1, 2]))));
+    let r = t.refuse(Command::start(nt(&[100, 0, 100], &[1, 2])));
     assert_eq!(r, Rejection::EmptyStack { pos: Pos(1) });
     assert!(r.to_string().starts_with("p2 starts with no chips"), "{r}");
 }
@@ -1052,7 +1052,7 @@ fn a_zero_stack_is_refused() {
 #[test]
 fn stacks_that_overflow_together_are_refused() {
     let t = Table { state: HandState::new(), events: Vec::new() };
-    let r = t.refuse(Command::Start(Box::new(nt(&[u64::MAX, 1], &[1, 2]))));
+    let r = t.refuse(Command::start(nt(&[u64::MAX, 1], &[1, 2])));
     assert_eq!(r, Rejection::ChipsOverflow { max: u64::MAX });
     assert!(r.to_string().contains(&u64::MAX.to_string()), "{r}");
 }

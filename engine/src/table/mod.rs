@@ -1390,7 +1390,7 @@ impl Decider<'_> {
             salt: Some(*salt),
         });
         self.buf.clear();
-        hand::decide_into(&self.next.hand, &hand::Command::Start(Box::new(setup)), &mut self.buf)
+        hand::decide_into(&self.next.hand, &hand::Command::start(setup), &mut self.buf)
             .map_err(TableRejection::Hand)?;
         self.emit_hand_events();
         self.drive();
