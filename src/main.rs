@@ -638,12 +638,12 @@ fn chaos(config: &showdown::chaos::ChaosConfig, seeds: u64, threads: Option<usiz
     println!("faults injected: {} ({})", group(summary.faults.total()), faults.join(" · "));
     println!(
         "checked: {} invariant checks; {} client commands, {} acknowledged (each stored once), {} refused; {} hands, {} events",
-        group(summary.checks),
-        group(summary.commands),
-        group(summary.acknowledged),
-        group(summary.refused),
-        group(summary.hands),
-        group(summary.events)
+        group(summary.counts.checks),
+        group(summary.counts.commands),
+        group(summary.counts.acknowledged),
+        group(summary.counts.refused),
+        group(summary.counts.hands),
+        group(summary.counts.events)
     );
     println!("hash: {}", summary.hash);
     println!("time: {:.1} s on {threads} threads", elapsed.as_secs_f64());

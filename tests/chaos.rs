@@ -16,7 +16,7 @@ fn a_seed_fixes_the_run_and_its_faults() {
     let b = run(&config);
     assert_eq!(a, b, "two runs of one seed differ");
     assert!(a.violation.is_none(), "{:?}", a.violation);
-    assert!(a.faults.total() > 0 && a.hands > 0 && a.acknowledged > 0, "{a:?}");
+    assert!(a.faults.total() > 0 && a.counts.hands > 0 && a.counts.acknowledged > 0, "{a:?}");
     let other = run(&ChaosConfig::new(8, 2_000));
     assert_ne!(a.hash, other.hash, "two seeds gave one hash");
 }
@@ -31,7 +31,7 @@ fn seeds_hold_every_invariant_under_every_kind_of_fault() {
     for (kind, n) in summary.faults.kinds() {
         assert!(n > 0, "no {kind} was injected in 200 seeds");
     }
-    assert!(summary.acknowledged > 0 && summary.refused > 0 && summary.hands > 0, "{summary:?}");
+    assert!(summary.counts.acknowledged > 0 && summary.counts.refused > 0 && summary.counts.hands > 0, "{summary:?}");
     // The threads only share the work.
     let alone = run_seeds(&ChaosConfig::new(1_000, 2_000), 1_000, 20, 1);
     let shared = run_seeds(&ChaosConfig::new(1_000, 2_000), 1_000, 20, 3);

@@ -200,13 +200,9 @@ impl fmt::Display for Violation {
     }
 }
 
-/// What a run did.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ChaosReport {
-    /// The configuration.
-    pub config: ChaosConfig,
-    /// Faults injected.
-    pub faults: Faults,
+/// What one run, or many added up, did besides its faults.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Counts {
     /// Invariant checks that ran (each check of each table or client counts once).
     pub checks: u64,
     /// Commands clients sent (retries not counted).
@@ -219,6 +215,29 @@ pub struct ChaosReport {
     pub hands: u64,
     /// Events stored, all streams.
     pub events: u64,
+}
+
+impl Counts {
+    /// Adds another run's counts.
+    pub fn add(&mut self, other: &Counts) {
+        self.checks += other.checks;
+        self.commands += other.commands;
+        self.acknowledged += other.acknowledged;
+        self.refused += other.refused;
+        self.hands += other.hands;
+        self.events += other.events;
+    }
+}
+
+/// What a run did.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ChaosReport {
+    /// The configuration.
+    pub config: ChaosConfig,
+    /// Faults injected.
+    pub faults: Faults,
+    /// Checks, commands, hands and events.
+    pub counts: Counts,
     /// SHA-256 of the stored events and the read models, in hex.
     pub hash: String,
     /// The first invariant that did not hold, if any.
@@ -563,17 +582,15 @@ impl Sim {
     async fn restart(&mut self, cache: &CacheSink) -> Check {
         let mut tables = Vec::new();
         for stream in self.streams.clone() {
-            let loaded = loop {
-                let loaded = match cache.table(&stream) {
-                    Some((version, table)) => {
-                        let mut loaded = LoadedTable::resume(stream.clone(), table.clone(), *version);
-                        self.service.catch_up(&mut loaded).await.map(|()| loaded)
-                    }
-                    None => self.service.load(&stream).await,
-                };
-                // Reads do not fail in the simulator; anything else is a finding.
-                break loaded.map_err(|e| self.violation("restart", format!("{stream}: {e}")))?;
+            let loaded = match cache.table(&stream) {
+                Some((version, table)) => {
+                    let mut loaded = LoadedTable::resume(stream.clone(), table.clone(), *version);
+                    self.service.catch_up(&mut loaded).await.map(|()| loaded)
+                }
+                None => self.service.load(&stream).await,
             };
+            // Reads do not fail in the simulator; anything else is a finding.
+            let loaded = loaded.map_err(|e| self.violation("restart", format!("{stream}: {e}")))?;
             let replayed = self.replay(&stream).await?;
             if &replayed != loaded.table() {
                 return Err(self.violation(
@@ -617,17 +634,17 @@ impl Sim {
             return Ok(());
         }
         let len = client.to_server.len();
-        let pick = if len > 1 && self.rng.next_u64() % 100 < 3 {
+        let pick = if len > 1 && self.roll(100) < 3 {
             self.faults.client_reordered += 1;
-            1 + (self.rng.next_u64() % (len as u64 - 1)) as usize
+            1 + self.roll(len as u64 - 1) as usize
         } else {
             0
         };
         let client = &mut self.clients[c];
         let bytes = client.to_server.remove(pick).expect("picked within the queue");
-        if self.rng.next_u64() % 100 < 3 {
+        if self.roll(100) < 3 {
             self.faults.client_duplicated += 1;
-            let at = (self.rng.next_u64() % (self.clients[c].to_server.len() as u64 + 1)) as usize;
+            let at = self.roll(self.clients[c].to_server.len() as u64 + 1) as usize;
             self.clients[c].to_server.insert(at, bytes.clone());
         }
         self.serve(c, &bytes).await
@@ -1172,12 +1189,14 @@ impl Sim {
         ChaosReport {
             config: self.config,
             faults,
-            checks: self.checks,
-            commands: self.commands,
-            acknowledged: self.acknowledged.len() as u64,
-            refused: self.refused,
-            hands,
-            events,
+            counts: Counts {
+                checks: self.checks,
+                commands: self.commands,
+                acknowledged: self.acknowledged.len() as u64,
+                refused: self.refused,
+                hands,
+                events,
+            },
             hash,
             violation,
         }
@@ -1207,18 +1226,8 @@ pub struct Summary {
     pub seeds: u64,
     /// Faults injected, over all runs.
     pub faults: Faults,
-    /// Invariant checks, over all runs.
-    pub checks: u64,
-    /// Client commands sent, acknowledged and refused, over all runs.
-    pub commands: u64,
-    /// Acknowledged.
-    pub acknowledged: u64,
-    /// Refused.
-    pub refused: u64,
-    /// Hands dealt.
-    pub hands: u64,
-    /// Events stored.
-    pub events: u64,
+    /// Checks, commands, hands and events, over all runs.
+    pub counts: Counts,
     /// SHA-256 over every run's hash, in seed order, in hex.
     pub hash: String,
     /// The runs in which an invariant did not hold, in seed order.
@@ -1253,12 +1262,7 @@ pub fn run_seeds(template: &ChaosConfig, first: u64, count: u64, threads: usize)
     for r in ordered {
         summary.seeds += 1;
         summary.faults.add(&r.faults);
-        summary.checks += r.checks;
-        summary.commands += r.commands;
-        summary.acknowledged += r.acknowledged;
-        summary.refused += r.refused;
-        summary.hands += r.hands;
-        summary.events += r.events;
+        summary.counts.add(&r.counts);
         hash.update(r.hash.as_bytes());
         if r.violation.is_some() {
             summary.failures.push(r.clone());
