@@ -193,6 +193,38 @@ mod tests {
         }
     }
 
+    /// Pins the rare path of version 1: in each of these decks (found among 60 million
+    /// seeds) one draw is rejected and redrawn from the stream's next word. The decks were
+    /// also computed by the independent Python implementation, which counted the rejection.
+    #[test]
+    fn a_rejected_draw_redraws_from_the_next_word_forever() {
+        let seeds: [[u8; 32]; 2] = [
+            [
+                229, 49, 159, 2, 57, 160, 49, 79, 186, 38, 194, 131, 139, 245, 130, 195, 3, 165, 213, 100, 60, 200, 38,
+                164, 4, 144, 108, 15, 67, 77, 68, 46,
+            ],
+            [
+                10, 149, 204, 81, 128, 151, 28, 114, 75, 150, 71, 124, 127, 70, 169, 245, 25, 249, 120, 128, 69, 1,
+                166, 216, 111, 33, 225, 60, 94, 226, 89, 200,
+            ],
+        ];
+        let expected = [
+            "3hJhKhJdKc8s7hQc8c2c2s8hAh6s2dQdAcTsTcJc6d9d2h9h4sAdTh5s3d7d4c7c9sQhTd4d5c6c7s5h4h6h5d3sJsQs3cKd9cKsAs8d",
+            "TdQc9h3sTs4h6c2s4dKs3d5h5d2dTcQdAcJc8cQs8hKcAd5s4sJh6d8sJdThAs3h2c7d3c5c9c6hKh2h6sKdQhJs8dAh4c7h7c9d7s9s",
+        ];
+        for (seed, deck) in seeds.into_iter().zip(expected) {
+            // The draws read 52 words: one more than the 51 of a deck without a rejection.
+            let mut rng = ChaCha20Rng::from_seed(seed);
+            for i in (1..52u32).rev() {
+                uniform_below(&mut rng, i + 1);
+            }
+            let mut fresh = ChaCha20Rng::from_seed(seed);
+            let word_52 = (0..53).map(|_| fresh.next_u32()).last();
+            assert_eq!(Some(rng.next_u32()), word_52, "seed {seed:?} should reject one draw");
+            assert_eq!(text(&Deck::shuffled(seed)), deck);
+        }
+    }
+
     /// Pins shuffle version 1 forever: if this fails, old seeds deal different cards.
     #[test]
     fn a_seed_deals_the_same_deck_forever() {
