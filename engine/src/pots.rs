@@ -230,13 +230,11 @@ mod tests {
     /// who were in: contributions and antes drawn from a small range so that levels tie.
     #[test]
     fn restricting_pots_equals_forming_them_again() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        use rand_chacha::ChaCha8Rng;
+        use rand_chacha::rand_core::{Rng, SeedableRng};
+
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut next = |n: u64| rng.next_u64() % n;
         for _ in 0..20_000 {
             let n = 2 + next(9) as usize;
             let antes: Vec<Chips> = (0..n).map(|_| Chips(next(3))).collect();
