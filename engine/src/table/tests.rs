@@ -5,7 +5,7 @@
 use super::*;
 use crate::hand::{Event as H, legal_actions};
 use crate::rules::{BettingStructure, FreeFoldPolicy, HoleCardRule, OddChipPolicy, Variant};
-use crate::testing::Auditor;
+use crate::testing::{Auditor, SplitMix};
 
 /// A host driving one table: the live table (kept by `execute`), the stored events, and a
 /// mirror rebuilt from those events alone.
@@ -783,35 +783,6 @@ fn table_antes_straddle_and_fixed_limit_hands_play_out() {
 // ---------------------------------------------------------------------------------------
 // The seeded session: a VOPR-style simulator with an auditor.
 
-/// SplitMix64: a tiny seeded generator for the test's choices (never the deck's seed path).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn bytes(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        out
-    }
-}
-
 #[derive(Default, Debug)]
 struct Stats {
     hands: u64,
@@ -838,7 +809,7 @@ struct Stats {
 /// invariants after each.
 struct Session {
     seed: u64,
-    rng: Rng,
+    rng: SplitMix,
     host: Host,
     audit: Auditor,
     next_player: u64,
@@ -854,7 +825,7 @@ struct Session {
 /// the redacted events after that. Both must show their viewer what the server's table
 /// shows it, and the first must equal the server's table redacted for the viewer.
 struct Clients {
-    rng: Rng,
+    rng: SplitMix,
     from_start: Vec<(Viewer, Table)>,
     joined: Vec<(Viewer, Table)>,
     checks: u64,
@@ -863,7 +834,7 @@ struct Clients {
 
 impl Clients {
     fn new(seed: u64) -> Clients {
-        Clients { rng: Rng(seed ^ 0xc11e_0075), from_start: Vec::new(), joined: Vec::new(), checks: 0, joins: 0 }
+        Clients { rng: SplitMix(seed ^ 0xc11e_0075), from_start: Vec::new(), joined: Vec::new(), checks: 0, joins: 0 }
     }
 
     /// Folds one event into every client and compares them with the server's `table` (the
@@ -937,7 +908,7 @@ impl Session {
     fn open(seed: u64, config: TableConfig, views_every_event: bool, clients: Option<Clients>) -> Session {
         let mut s = Session {
             seed,
-            rng: Rng(seed),
+            rng: SplitMix(seed),
             host: Host::new(),
             audit: Auditor::default(),
             next_player: 1,

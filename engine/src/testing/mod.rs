@@ -77,12 +77,14 @@
 //! `examples/property_harness.rs` runs the harness on a toy host with a bug planted in it.
 
 mod audit;
+mod rng;
 mod strategy;
 #[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 pub(crate) use audit::Auditor;
+pub use rng::SplitMix;
 pub use strategy::{
     Amount, Clock, Intent, Move, Scenario, Step, Who, any_chips, any_command, any_config, intent, scenario,
     scenario_from, step, valid_config,

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use showdown_engine::chips::Chips;
 use showdown_engine::hand::{self, legal_actions};
 use showdown_engine::table::{ConfigRejection, TableAction, TableConfig};
+use showdown_engine::testing::SplitMix;
 
 use super::*;
 use crate::{EventStore, LoadedTable, MemoryStore, ServiceConfig, StreamId, TableService};
@@ -87,7 +88,7 @@ impl Host {
     }
 
     /// A message from connection `who`, as a server loop runs it.
-    async fn from_client(&mut self, who: usize, message: ClientMessage) {
+    async fn receive_from(&mut self, who: usize, message: ClientMessage) {
         let step = self.sessions[who].receive(message, self.now, &self.feed, self.loaded.table());
         match step {
             Step::Handle(env) => {
@@ -380,13 +381,13 @@ async fn a_resume_inside_the_window_gets_exactly_the_missing_events() {
     let mut cb = SyncClient::new(Some(PlayerId(11)));
     for (who, client) in [(a, &mut ca), (b, &mut cb)] {
         let resume = client.resume();
-        host.from_client(who, resume).await;
+        host.receive_from(who, resume).await;
         fold(client, host.take(who));
     }
     let sit_a = ca.command(CommandId(1), sit(0, 10));
-    host.from_client(a, sit_a).await;
+    host.receive_from(a, sit_a).await;
     let sit_b = cb.command(CommandId(1), sit(2, 11));
-    host.from_client(b, sit_b).await;
+    host.receive_from(b, sit_b).await;
     fold(&mut ca, host.take(a));
     fold(&mut cb, host.take(b));
     assert_eq!((ca.viewer(), cb.viewer()), (Viewer::Seat(SeatIdx(0)), Viewer::Seat(SeatIdx(2))));
@@ -401,14 +402,14 @@ async fn a_resume_inside_the_window_gets_exactly_the_missing_events() {
     let (who, client) = if actor == SeatIdx(0) { (a, &mut ca) } else { (b, &mut cb) };
     let act = client
         .command(CommandId(2), TableCommand::Act { player: host.player_of(who), action: TableAction::CheckOrCall });
-    host.from_client(who, act).await;
+    host.receive_from(who, act).await;
     let _ = host.take(b);
     fold(&mut ca, host.take(a));
 
     // B comes back: the resume from what it holds gets exactly the events it missed.
     let resume = cb.resume();
     assert_eq!(resume, ClientMessage::Resume { last_version: before });
-    host.from_client(b, resume).await;
+    host.receive_from(b, resume).await;
     let answer = host.take(b);
     let first = before.unwrap().0 + 1;
     let head = host.loaded.version().unwrap().0;
@@ -434,7 +435,7 @@ async fn a_resume_from_too_far_behind_gets_the_table_redacted_for_the_client() {
     let head = host.loaded.version();
     assert!(head.unwrap().0 > 8);
     let s = host.connect(Some(11));
-    host.from_client(s, ClientMessage::Resume { last_version: Some(StreamVersion(1)) }).await;
+    host.receive_from(s, ClientMessage::Resume { last_version: Some(StreamVersion(1)) }).await;
     let frames = host.take(s);
     let [ServerFrame { version, message: ServerMessage::StateUpdate { version: state_version, state } }] = &frames[..]
     else {
@@ -478,17 +479,17 @@ async fn a_command_sent_twice_is_applied_once_and_done_twice() {
     let s = host.connect(Some(10));
     let mut client = SyncClient::new(Some(PlayerId(10)));
     let resume = client.resume();
-    host.from_client(s, resume).await;
+    host.receive_from(s, resume).await;
     fold(&mut client, host.take(s));
 
     let sit = client.command(CommandId(77), sit(0, 10));
-    host.from_client(s, sit.clone()).await;
+    host.receive_from(s, sit.clone()).await;
     let first = host.take(s);
     // The answer was lost: the client times out and sends everything pending again.
     let retry = client.retry();
     assert_eq!(retry, vec![ClientMessage::Resume { last_version: Some(StreamVersion(0)) }, sit.clone()]);
     for message in retry {
-        host.from_client(s, message).await;
+        host.receive_from(s, message).await;
     }
     let second = host.take(s);
     let done = |frames: &[ServerFrame]| {
@@ -511,7 +512,7 @@ async fn a_command_sent_twice_is_applied_once_and_done_twice() {
     let other = host.connect(Some(11));
     let mut c2 = SyncClient::new(Some(PlayerId(11)));
     let m = c2.command(CommandId(77), self::sit(1, 11));
-    host.from_client(other, m).await;
+    host.receive_from(other, m).await;
     fold(&mut c2, host.take(other));
     assert!(host.table().seat(SeatIdx(1)).is_some_and(|s| s.player == PlayerId(11)));
 }
@@ -522,21 +523,21 @@ async fn a_command_the_hand_moved_past_gets_the_rejection() {
     let a = host.connect(Some(10));
     let b = host.connect(Some(11));
     for (who, p, seat) in [(a, 10, 0), (b, 11, 1)] {
-        host.from_client(who, ClientMessage::Command { id: CommandId(1), command: sit(seat, p) }).await;
+        host.receive_from(who, ClientMessage::Command { id: CommandId(1), command: sit(seat, p) }).await;
     }
     host.host(TableCommand::StartHand { seed: [5; 32], salt: [6; 32] }).await.unwrap();
     let actor = host.table().turn().unwrap().seat;
     let (who, other) = if actor == SeatIdx(0) { (a, b) } else { (b, a) };
     // The player to act folds; the other player's fold, sent on the old state, arrives after.
     let player = host.player_of(who);
-    host.from_client(
+    host.receive_from(
         who,
         ClientMessage::Command { id: CommandId(2), command: TableCommand::Act { player, action: TableAction::Fold } },
     )
     .await;
     assert!(!host.table().in_hand());
     let late = host.player_of(other);
-    host.from_client(
+    host.receive_from(
         other,
         ClientMessage::Command {
             id: CommandId(2),
@@ -570,7 +571,7 @@ async fn spectators_and_other_players_commands_are_refused_before_the_table() {
     ];
     let before = host.loaded.version();
     for (who, command, expected) in cases {
-        host.from_client(who, ClientMessage::Command { id: CommandId(5), command }).await;
+        host.receive_from(who, ClientMessage::Command { id: CommandId(5), command }).await;
         let frames = host.take(who);
         let [ServerFrame { message: ServerMessage::ErrorNotification { command: Some(CommandId(5)), error }, .. }] =
             &frames[..]
@@ -581,12 +582,12 @@ async fn spectators_and_other_players_commands_are_refused_before_the_table() {
     }
     assert_eq!(host.loaded.version(), before, "nothing reached the table");
     assert_eq!(SyncError::NotAPlayer.to_string(), "a spectator cannot send table commands: connect as a player");
-    host.from_client(spectator, ClientMessage::Chat { text: "hello".into() }).await;
+    host.receive_from(spectator, ClientMessage::Chat { text: "hello".into() }).await;
     assert!(matches!(
         &host.take(spectator)[..],
         [ServerFrame { message: ServerMessage::ErrorNotification { error: SyncError::NotAPlayer, .. }, .. }]
     ));
-    host.from_client(player, ClientMessage::Chat { text: "hello".into() }).await;
+    host.receive_from(player, ClientMessage::Chat { text: "hello".into() }).await;
     assert!(matches!(
         &host.take(spectator)[..],
         [ServerFrame { message: ServerMessage::ChatMessage { from: PlayerId(10), .. }, .. }]
@@ -606,29 +607,8 @@ async fn spectators_and_other_players_commands_are_refused_before_the_table() {
 // ---------------------------------------------------------------------------------------
 // A seeded bot session over a lossy wire.
 
-/// SplitMix64, for the test's choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 /// Delivers frames with drops, duplicates and swaps of neighbours.
-fn lossy(rng: &mut Rng, frames: Vec<ServerFrame>) -> Vec<ServerFrame> {
+fn lossy(rng: &mut SplitMix, frames: Vec<ServerFrame>) -> Vec<ServerFrame> {
     let mut out = Vec::new();
     for f in frames {
         if rng.chance(8) {
@@ -649,7 +629,7 @@ fn lossy(rng: &mut Rng, frames: Vec<ServerFrame>) -> Vec<ServerFrame> {
 #[tokio::test]
 async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
     let seed = 0x5eed_5e55;
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix(seed);
     let mut host = Host::open(32).await;
     let players = [10u64, 11, 12, 13];
     let mut clients: Vec<SyncClient> = Vec::new();
@@ -657,7 +637,7 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
         let who = host.connect(Some(p));
         let mut client = SyncClient::new(Some(PlayerId(p)));
         let resume = client.resume();
-        host.from_client(who, resume).await;
+        host.receive_from(who, resume).await;
         clients.push(client);
     }
     let watcher = host.connect(None);
@@ -669,10 +649,10 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
     let (mut gaps, mut stale, mut replaced, mut refused, mut hands) = (0, 0, 0, 0, 0);
     for step in 0..3_000 {
         // The wire: every client gets its frames through the lossy channel, answers gaps.
-        for who in 0..clients.len() {
+        for (who, client) in clients.iter_mut().enumerate() {
             let frames = lossy(&mut rng, host.take(who));
             for frame in frames {
-                let r = clients[who].receive(frame);
+                let r = client.receive(frame);
                 match r.update {
                     Update::Gap { .. } => gaps += 1,
                     Update::Stale { .. } => stale += 1,
@@ -683,7 +663,7 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
                 if let Some(m) = r.send
                     && !rng.chance(10)
                 {
-                    host.from_client(who, m).await;
+                    host.receive_from(who, m).await;
                 }
             }
         }
@@ -694,7 +674,7 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
                 if rng.chance(10) {
                     // A timeout: send everything again, with the same ids.
                     for m in client.retry() {
-                        host.from_client(who, m).await;
+                        host.receive_from(who, m).await;
                     }
                 }
                 continue;
@@ -725,10 +705,10 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
                 next_id += 1;
                 // Commands are lost on the way now and then (the client retries), or sent twice.
                 if !rng.chance(5) {
-                    host.from_client(who, m.clone()).await;
+                    host.receive_from(who, m.clone()).await;
                 }
                 if rng.chance(5) {
-                    host.from_client(who, m).await;
+                    host.receive_from(who, m).await;
                 }
             }
         }
@@ -739,9 +719,7 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
                 host.now += 16_000;
                 host.host(TableCommand::Tick).await.unwrap();
             }
-        } else if let Ok(_) =
-            host.host(TableCommand::StartHand { seed: [rng.below(256) as u8; 32], salt: [7; 32] }).await
-        {
+        } else if host.host(TableCommand::StartHand { seed: [rng.below(256) as u8; 32], salt: [7; 32] }).await.is_ok() {
             hands += 1;
         }
         if step % 100 == 99 {
@@ -756,16 +734,16 @@ async fn clients_see_what_the_server_shows_them_after_a_lossy_bot_session() {
 /// Delivers everything reliably, with a retry per client, until every client has caught up;
 /// then each shows exactly what the server's table shows its viewer.
 async fn check_converged(host: &mut Host, clients: &mut [SyncClient], seed: u64) {
-    for who in 0..clients.len() {
-        for m in clients[who].retry() {
-            host.from_client(who, m).await;
+    for (who, client) in clients.iter_mut().enumerate() {
+        for m in client.retry() {
+            host.receive_from(who, m).await;
         }
     }
     for _ in 0..4 {
-        for who in 0..clients.len() {
+        for (who, client) in clients.iter_mut().enumerate() {
             for frame in host.take(who) {
-                if let Some(m) = clients[who].receive(frame).send {
-                    host.from_client(who, m).await;
+                if let Some(m) = client.receive(frame).send {
+                    host.receive_from(who, m).await;
                 }
             }
         }
@@ -800,8 +778,8 @@ async fn a_player_resuming_from_before_they_sat_down_sees_that_seat_as_a_spectat
     }
     host.host(TableCommand::Leave { player: PlayerId(10) }).await.unwrap();
     let s = host.connect(Some(12));
-    host.from_client(s, ClientMessage::Command { id: CommandId(1), command: sit(0, 12) }).await;
-    host.from_client(s, ClientMessage::Resume { last_version: before }).await;
+    host.receive_from(s, ClientMessage::Command { id: CommandId(1), command: sit(0, 12) }).await;
+    host.receive_from(s, ClientMessage::Resume { last_version: before }).await;
     let frames = host.take(s);
     let mut dealt_to_seat_0 = 0;
     for f in &frames {
