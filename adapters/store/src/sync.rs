@@ -541,11 +541,11 @@ impl TableFeed {
             return (vec![self.frame(ServerMessage::StateUpdate { version: self.version, state })], head_viewer);
         }
         let skip = usize::try_from(first.0 - self.oldest().map_or(0, |v| v.0)).unwrap_or(usize::MAX);
-        let missing: Vec<&(StreamVersion, Recorded)> = self.window.iter().skip(skip).collect();
+        let missing = self.window.range(skip..);
         // The viewer before the first missing event: walk the player's seatings back from now.
         let mut viewer = head_viewer;
         if let Lens::Player(player) = lens {
-            for (_, r) in missing.iter().rev() {
+            for (_, r) in missing.clone().rev() {
                 viewer = viewer_before(viewer, player, &r.event);
             }
         }
