@@ -3,7 +3,7 @@
 //! if newer) and the net leaderboard, with the checkpoint beside them. A flush drops
 //! everything, checkpoint included, as `FLUSHALL` does; the projection then rebuilds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use showdown_engine::table::Table;
@@ -61,11 +61,8 @@ impl ReadModelSink for CacheSink {
     async fn commit(&mut self, expected: Option<GlobalPosition>, batch: Batch<'_>) -> Result<bool, BoxError> {
         // Tables first, each only if newer (a lost race writes nothing older), then the
         // leaderboard with the checkpoint, as the Redis sink orders its writes.
-        let mut touched: BTreeMap<&StreamId, ()> = BTreeMap::new();
-        for e in batch.events {
-            touched.insert(&e.stream, ());
-        }
-        for stream in touched.into_keys() {
+        let touched: BTreeSet<&StreamId> = batch.events.iter().map(|e| &e.stream).collect();
+        for stream in touched {
             // The fold names the version it expects next: the cached state is at the one before.
             let Some((table, next)) = batch.fold.table(stream) else { continue };
             let Some(version) = next.0.checked_sub(1).map(StreamVersion) else { continue };
