@@ -391,12 +391,7 @@ impl TableActor {
                 self.announce_turn();
             }
             Step::Send(frames) => self.send(conn, frames),
-            Step::Broadcast(frame) => {
-                let conns: Vec<u64> = self.conns.keys().copied().collect();
-                for conn in conns {
-                    self.send(conn, vec![frame.clone()]);
-                }
-            }
+            Step::Broadcast(frame) => self.broadcast(&frame),
         }
     }
 
@@ -405,12 +400,11 @@ impl TableActor {
         if let Ok(handled) = result
             && let Err(e) = self.feed.record_handled(handled)
         {
-            // Another writer appended to the stream (the service caught up with it): start
-            // the feed again at the table's version; clients get the table on their next push.
             tracing::warn!(error = %e, "the feed missed events; clients will get the whole table");
-            self.feed = TableFeed::new(self.loaded.version(), self.sync.resume_window);
         }
         if self.feed.version() != self.loaded.version() {
+            // Another writer appended to the stream (the service caught up with it): start
+            // the feed again at the table's version; clients get the table on their next push.
             self.feed = TableFeed::new(self.loaded.version(), self.sync.resume_window);
         }
         let conns: Vec<u64> = self.conns.keys().copied().collect();
@@ -460,10 +454,15 @@ impl TableActor {
             self.idle_since_ms = self.now();
         }
         if let Some(frame) = self.feed.timer(self.loaded.table()) {
-            let conns: Vec<u64> = self.conns.keys().copied().collect();
-            for conn in conns {
-                self.send(conn, vec![frame.clone()]);
-            }
+            self.broadcast(&frame);
+        }
+    }
+
+    /// Sends one frame to every connection.
+    fn broadcast(&mut self, frame: &ServerFrame) {
+        let conns: Vec<u64> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.send(conn, vec![frame.clone()]);
         }
     }
 
@@ -475,7 +474,7 @@ impl TableActor {
             return;
         }
         let result = if table.in_hand() {
-            if !table.turn().is_some_and(|turn| now >= turn.deadline_ms) {
+            if table.turn().is_none_or(|turn| now < turn.deadline_ms) {
                 return;
             }
             // Past the deadline: the time bank starts, or the table acts for the player.
