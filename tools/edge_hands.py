@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Random hands on the tables PokerKit is least often asked about, for the replay corpus.
 
-  tools/edge_hands.py SEED COUNT OUT.phhs [--variant NT|PO|FT|MIX] [--burns]
+  tools/edge_hands.py SEED COUNT OUT.phhs [--variant NT|PO|FT|MIX] [--burns] [--players N]
 
 Like `pokerkit_oracle.py gen` (same players, same PokerKit 0.7.7, finishing stacks from
 replaying the written history), but the tables have: ante_trimming_status true or false,
 antes on every seat, on the big blind only or on random seats, straddles and double
 straddles, live posts (negative blind entries), many heads-up tables, stacks that cannot
 cover the ante or the blind, and players who sometimes fold when checking is free.
+With `--players N` every table seats N players (2 to 10; the engine's limit is 10),
+otherwise 2 to 9.
 
 PokerKit burns a pot whose every contender folded; the engine returns it (a documented
 difference), so a hand whose PokerKit outcome loses chips is left out and counted; with
@@ -28,8 +30,9 @@ AUTO = (Automation.ANTE_POSTING, Automation.BET_COLLECTION,
         Automation.CHIPS_PUSHING, Automation.CHIPS_PULLING)
 
 
-def table_shape(rng):
+def table_shape(rng, players=None):
     n = 2 if rng.random() < 0.3 else rng.randint(3, 9)
+    n = players or n
     bb = rng.choice([2, 4, 10, 100])
     sb = rng.choice([bb // 2, bb // 2, bb // 4 or 1, bb])
     blinds = [sb, bb] + [0] * (n - 2)
@@ -61,8 +64,8 @@ def table_shape(rng):
     return n, trimming, antes, blinds, bb, stacks
 
 
-def new_state(variant, rng):
-    n, trimming, antes, blinds, bb, stacks = table_shape(rng)
+def new_state(variant, rng, players=None):
+    n, trimming, antes, blinds, bb, stacks = table_shape(rng, players)
     if variant == 'NT':
         game = NoLimitTexasHoldem(AUTO, trimming, tuple(antes), tuple(blinds), bb, mode=Mode.CASH_GAME)
     elif variant == 'PO':
@@ -107,13 +110,14 @@ def main(argv):
     seed, count, out = int(argv[0]), int(argv[1]), argv[2]
     variant = argv[argv.index('--variant') + 1] if '--variant' in argv else 'MIX'
     burns = '--burns' in argv
+    players = int(argv[argv.index('--players') + 1]) if '--players' in argv else None
     warnings.simplefilter('ignore')
     rng = random.Random(seed)
     random.seed(seed)  # PokerKit shuffles with the global generator
     hands, burnt, unreplayable, crashed = [], 0, 0, 0
     while len(hands) < count:
         v = rng.choice(['NT', 'PO', 'FT']) if variant == 'MIX' else variant
-        game, state = new_state(v, rng)
+        game, state = new_state(v, rng, players)
         try:
             # Burned pots need free folds: ask for many more of them then.
             play(state, rng, 0.3 if burns else 0.03)
