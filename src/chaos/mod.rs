@@ -762,9 +762,7 @@ impl Sim {
                 }
             }
             Update::Failed { command: Some(command), error } if !error.is_retryable() => {
-                if client.waiting.remove(&command).is_some() {
-                    self.refused += 1;
-                }
+                self.refused += u64::from(client.waiting.remove(&command).is_some());
             }
             _ => {}
         }
