@@ -110,7 +110,12 @@ def main(argv):
     seed, count, out = int(argv[0]), int(argv[1]), argv[2]
     variant = argv[argv.index('--variant') + 1] if '--variant' in argv else 'MIX'
     burns = '--burns' in argv
-    players = int(argv[argv.index('--players') + 1]) if '--players' in argv else None
+    players = None
+    if '--players' in argv:
+        given = argv[argv.index('--players') + 1:][:1]
+        if not given or not given[0].isdigit() or not 2 <= int(given[0]) <= 10:
+            sys.exit(f'--players takes a number of players from 2 to 10 (the engine seats at most 10), not {given[0] if given else "nothing"}')
+        players = int(given[0])
     warnings.simplefilter('ignore')
     rng = random.Random(seed)
     random.seed(seed)  # PokerKit shuffles with the global generator
