@@ -32,6 +32,7 @@ AUTO = (Automation.ANTE_POSTING, Automation.BET_COLLECTION,
 
 def table_shape(rng, players=None):
     n = 2 if rng.random() < 0.3 else rng.randint(3, 9)
+    # Drawn even when `players` fixes it, so that a seed without --players gives the same hands.
     n = players or n
     bb = rng.choice([2, 4, 10, 100])
     sb = rng.choice([bb // 2, bb // 2, bb // 4 or 1, bb])
@@ -112,10 +113,10 @@ def main(argv):
     burns = '--burns' in argv
     players = None
     if '--players' in argv:
-        given = argv[argv.index('--players') + 1:][:1]
-        if not given or not given[0].isdigit() or not 2 <= int(given[0]) <= 10:
-            sys.exit(f'--players takes a number of players from 2 to 10 (the engine seats at most 10), not {given[0] if given else "nothing"}')
-        players = int(given[0])
+        given = (argv[argv.index('--players') + 1:] or ['nothing'])[0]
+        if not given.isdigit() or not 2 <= int(given) <= 10:
+            sys.exit(f'--players takes a number from 2 to 10 (the engine seats at most 10), not {given}')
+        players = int(given)
     warnings.simplefilter('ignore')
     rng = random.Random(seed)
     random.seed(seed)  # PokerKit shuffles with the global generator
