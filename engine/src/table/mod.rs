@@ -992,17 +992,7 @@ pub fn apply(t: &mut Table, recorded: &Recorded) {
         }
         TableEvent::Hand { event, .. } => {
             hand::apply(&mut t.hand, event);
-            if let hand::Event::HandEnded { stacks } = event {
-                // The stacks flow back to the seats.
-                for (p, seat) in t.positions.as_slice().iter().enumerate() {
-                    if let Some(s) = &mut t.seats[seat.idx()] {
-                        s.stack = stacks[p];
-                        s.position = None;
-                    }
-                }
-                t.in_hand = false;
-                t.turn = None;
-            }
+            after_hand_event(t, event);
         }
         TableEvent::ActionDeadlineSet { seat, deadline_ms } => {
             t.turn = Some(Turn { seat: *seat, deadline_ms: *deadline_ms, bank_until_ms: None });
@@ -1023,6 +1013,21 @@ pub fn apply(t: &mut Table, recorded: &Recorded) {
         // The void hands never reached this table: its stacks are already those of a table
         // where they did not happen (see `compensation`).
         TableEvent::HandVoided { .. } | TableEvent::BranchVoided { .. } => {}
+    }
+}
+
+/// What a hand event changes at the table beyond the hand itself: the stacks of a hand
+/// that ended flow back to the seats.
+fn after_hand_event(t: &mut Table, event: &hand::Event) {
+    if let hand::Event::HandEnded { stacks } = event {
+        for (p, seat) in t.positions.as_slice().iter().enumerate() {
+            if let Some(s) = &mut t.seats[seat.idx()] {
+                s.stack = stacks[p];
+                s.position = None;
+            }
+        }
+        t.in_hand = false;
+        t.turn = None;
     }
 }
 
@@ -1260,7 +1265,8 @@ impl Decider<'_> {
             TableAction::BetOrRaiseTo(to) => hand::Command::BetOrRaiseTo { pos, to },
         };
         self.buf.clear();
-        hand::decide_into(&t.hand, &command, &mut self.buf).map_err(TableRejection::Hand)?;
+        // The time bank event touches no hand state, so the hand may move first.
+        hand::execute(&mut self.next.hand, &command, &mut self.buf).map_err(TableRejection::Hand)?;
         if let Some((used_ms, left_ms)) = bank_used {
             self.emit(TableEvent::TimeBankUsed { seat, used_ms, left_ms });
         }
@@ -1303,15 +1309,21 @@ impl Decider<'_> {
             if legal.call.is_zero() { hand::Command::CheckOrCall { pos } } else { hand::Command::Fold { pos } };
         self.buf.clear();
         // A check when nothing is owed and a fold when something is are always legal.
-        hand::decide_into(&self.next.hand, &command, &mut self.buf).expect("check or fold is legal for the actor");
+        hand::execute(&mut self.next.hand, &command, &mut self.buf).expect("check or fold is legal for the actor");
         self.emit_hand_events();
     }
 
+    /// Records the hand events in `buf`, which `hand::execute` has already applied to the
+    /// hand: only their effect on the rest of the table is applied here. The result equals
+    /// [`apply`] of each recorded event, which is what a replay runs.
     fn emit_hand_events(&mut self) {
-        let events = std::mem::take(&mut self.buf);
-        for event in &events {
-            let seat = event_pos(event).map(|p| self.next.positions.seat(p));
-            self.emit(TableEvent::Hand { seat, event: event.clone() });
+        let mut events = std::mem::take(&mut self.buf);
+        for event in events.drain(..) {
+            let seat = event_pos(&event).map(|p| self.next.positions.seat(p));
+            self.next.last_now_ms = self.next.last_now_ms.max(self.now);
+            after_hand_event(&mut self.next, &event);
+            let event = TableEvent::Hand { seat, event };
+            self.out.push(Recorded { schema: SCHEMA_VERSION, command: self.id, now_ms: self.now, event });
         }
         self.buf = events;
     }
@@ -1390,7 +1402,7 @@ impl Decider<'_> {
             salt: Some(*salt),
         });
         self.buf.clear();
-        hand::decide_into(&self.next.hand, &hand::Command::start(setup), &mut self.buf)
+        hand::execute(&mut self.next.hand, &hand::Command::start(setup), &mut self.buf)
             .map_err(TableRejection::Hand)?;
         self.emit_hand_events();
         self.drive();
