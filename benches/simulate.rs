@@ -1,11 +1,12 @@
 //! Criterion benchmarks of whole hands: random six-max no-limit hands through `decide` and
-//! `apply` (the path `showdown bench simulate` measures) and through `execute`, and PHH
+//! `apply` (the path `showdown bench simulate` measures) and through `execute`, the same
+//! hands' decks and bot draws without any rule (the floor under a hand's time), and PHH
 //! replays of the shipped corpus.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use showdown::engine::eval;
 use showdown::replay_report::replay_text;
-use showdown::sim::{Path, simulate_with};
+use showdown::sim::{Path, deck_and_draws_only, simulate_with};
 
 const HANDS: u64 = 2_000;
 
@@ -15,6 +16,7 @@ fn hands(c: &mut Criterion) {
     group.throughput(Throughput::Elements(HANDS));
     group.bench_function("decide_apply", |b| b.iter(|| simulate_with(HANDS, 7, Path::DecideApply)));
     group.bench_function("execute", |b| b.iter(|| simulate_with(HANDS, 7, Path::Execute)));
+    group.bench_function("deck_and_draws_only", |b| b.iter(|| deck_and_draws_only(HANDS, 7)));
     group.finish();
 }
 
