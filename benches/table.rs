@@ -11,13 +11,14 @@ use showdown::engine::table::{
 };
 
 const HANDS: u64 = 1_000;
+/// Room for a whole session's events, so that the timing holds no growth of the log.
+const LOG_CAPACITY: usize = 100_000;
 
 /// Plays a session with simple bots (mostly calls, some minimum raises, some folds) and
 /// returns the table and its stored events.
 fn play() -> (Table, Vec<Recorded>) {
     let mut table = Table::new();
-    // Room for the whole session, so that the timing holds no growth of the log.
-    let mut log = Vec::with_capacity(100_000);
+    let mut log = Vec::with_capacity(LOG_CAPACITY);
     let mut id = 0u128;
     let mut now = 0u64;
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -76,7 +77,7 @@ fn play() -> (Table, Vec<Recorded>) {
 fn session(c: &mut Criterion) {
     let (table, log) = play();
     assert_eq!(Table::replay(&log), table);
-    assert!(log.len() <= 100_000, "the session outgrew the log's capacity: raise it");
+    assert!(log.len() <= LOG_CAPACITY, "the session outgrew LOG_CAPACITY: raise it");
     let mut group = c.benchmark_group("table_session");
     group.throughput(Throughput::Elements(log.len() as u64));
     group.bench_function("play_1000_hands", |b| b.iter(play));

@@ -57,11 +57,9 @@ pub fn simulate_with(hands: u64, seed: u64, path: Path) -> SimStats {
         HandSetup::new(Variant::no_limit_holdem(), &[Chips(200); 6], Chips(2)).with_blinds(&[Chips(1), Chips(2)]);
     let mut events: Vec<Event> = Vec::with_capacity(64);
     for _ in 0..hands {
-        let mut deck_seed = [0u8; 32];
-        rng.fill_bytes(&mut deck_seed);
         // Allocations happen once per hand (this boxed setup, its copy in `HandStarted`,
         // the stacks of `HandEnded`), never per action.
-        let setup = HandSetup { deck: Some(Deck::shuffled(deck_seed)), ..base.clone() };
+        let setup = HandSetup { deck: Some(next_deck(&mut rng)), ..base.clone() };
         let mut state = HandState::new();
         let mut command = Command::start(setup);
         loop {
@@ -107,15 +105,20 @@ pub fn deck_and_draws_only(hands: u64, seed: u64) -> u64 {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sum = 0u64;
     for _ in 0..hands {
-        let mut deck_seed = [0u8; 32];
-        rng.fill_bytes(&mut deck_seed);
-        let deck = Deck::shuffled(deck_seed);
+        let deck = next_deck(&mut rng);
         sum = sum.wrapping_add(u64::from(deck.card(0).index()));
         for _ in 0..DRAWS_PER_HAND {
             sum ^= below(&mut rng, 100);
         }
     }
     sum
+}
+
+/// The next hand's deck, shuffled from a seed drawn from the bots' generator.
+fn next_deck(rng: &mut ChaCha8Rng) -> Deck {
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    Deck::shuffled(seed)
 }
 
 /// A bot's choice of action.

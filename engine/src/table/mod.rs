@@ -1318,9 +1318,12 @@ impl Decider<'_> {
     /// [`apply`] of each recorded event, which is what a replay runs.
     fn emit_hand_events(&mut self) {
         let mut events = std::mem::take(&mut self.buf);
+        if !events.is_empty() {
+            // What `apply` does first for each event; the command's clock is the same for all.
+            self.next.last_now_ms = self.next.last_now_ms.max(self.now);
+        }
         for event in events.drain(..) {
             let seat = event_pos(&event).map(|p| self.next.positions.seat(p));
-            self.next.last_now_ms = self.next.last_now_ms.max(self.now);
             after_hand_event(&mut self.next, &event);
             let event = TableEvent::Hand { seat, event };
             self.out.push(Recorded { schema: SCHEMA_VERSION, command: self.id, now_ms: self.now, event });
